@@ -1,0 +1,56 @@
+// The one TOML config file, read into typed settings. Unknown keys and bad values are errors that
+// name the file and line. Every limit the servers enforce lives here with its default.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "util/result.h"
+
+namespace tern::app {
+
+struct Config {
+  std::string path;  // the file read ("" for defaults)
+
+  // [server]
+  std::string hostname = "localhost";
+  std::string dataDir = "./var";
+  std::string user;  // drop root to this account after binding (empty: stay as is; root refuses to serve without)
+  std::string logLevel = "info";
+  size_t workers = 0;          // 0: one per core
+  size_t blockingThreads = 16;
+
+  // [listen]
+  std::vector<std::string> imap;   // "127.0.0.1:1143"
+  std::vector<std::string> imaps;  // "127.0.0.1:1993"
+
+  // [tls]
+  std::string tlsCert;
+  std::string tlsKey;
+  std::string tlsMinVersion = "1.2";
+  std::string tlsCiphers;
+
+  // [auth]
+  std::vector<std::string> trustedNetworks = {"127.0.0.1/32", "::1/128"};  // plaintext login allowed
+  uint32_t maxFailuresPerIp = 20;
+  uint32_t maxFailuresPerAccount = 10;
+
+  // [limits]
+  size_t maxConnections = 10000;
+  size_t maxConnectionsPerIp = 50;
+  size_t maxLineLength = 64 * 1024;
+  uint64_t maxLiteralSize = 64ull * 1024 * 1024;
+  uint64_t maxMessageSize = 64ull * 1024 * 1024;
+  std::chrono::seconds preAuthTimeout{60};
+  std::chrono::seconds idleTimeout{30 * 60};  // authenticated, and IDLE (RFC 9051: at least 30 min)
+  uint32_t maxBadCommands = 20;               // then BYE
+};
+
+// Reads and validates the file. Error: "FILE:LINE: message".
+tern::Result<Config, std::string> loadConfig(const std::string& path);
+// The development config `make run` uses (loopback, unprivileged ports, ./var).
+std::string developmentConfigText();
+
+}  // namespace tern::app

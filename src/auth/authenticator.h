@@ -1,0 +1,88 @@
+// Credential checks for every protocol: password verification (Argon2id) with a short-lived cache of
+// successes, SCRAM-SHA-256 credential lookup, and the failure throttle per client IP and per account.
+// Calls may block (Argon2 costs tens of ms, the directory may hit disk): run them on the blocking pool.
+// Unknown user and wrong password are indistinguishable in result and in work done.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "store/store.h"
+
+namespace tern::auth {
+
+struct AuthLimits {
+  // Failures per client IP / per account before temporary refusal; a growing delay applies before.
+  uint32_t maxFailuresPerIp = 20;
+  uint32_t maxFailuresPerAccount = 10;
+  std::chrono::seconds failureWindow{15 * 60};  // failures older than this are forgotten
+  std::chrono::milliseconds baseDelay{250};     // delay after the first failure, doubling, capped
+  std::chrono::milliseconds maxDelay{8000};
+  std::chrono::seconds cacheTtl{300};           // successful verifications cached this long
+};
+
+struct ScramCredentials {
+  std::string salt;        // raw
+  uint32_t iterations = 0;
+  std::string storedKey;   // raw 32 bytes
+  std::string serverKey;   // raw 32 bytes
+};
+
+class Authenticator {
+ public:
+  struct Outcome {
+    enum class Kind { Ok, Failed, Throttled } kind = Kind::Failed;
+    std::optional<store::Account> account;   // set when Ok
+    std::chrono::milliseconds delay{0};      // wait this long before answering (growing on failures)
+  };
+
+  Authenticator(store::Directory& directory, AuthLimits limits = {});
+
+  // Full check: throttle, lookup (login name is the address; aliases resolve to their single
+  // account), Argon2id verify (or a cached success), then records success or failure.
+  Outcome verifyPassword(std::string_view user, std::string_view password, std::string_view remoteIp);
+
+  // For SCRAM: the stored keys of `user`, or deterministic fake ones for unknown users (derived
+  // from a per-process secret) so that a probe cannot tell the two apart. Never nullopt for a
+  // syntactically valid user; `exists` says whether it is real.
+  struct ScramLookup {
+    ScramCredentials credentials;
+    std::optional<store::Account> account;
+  };
+  ScramLookup scramLookup(std::string_view user);
+
+  // Throttle bookkeeping for mechanisms that verify by themselves (SCRAM).
+  bool isThrottled(std::string_view user, std::string_view remoteIp);
+  std::chrono::milliseconds recordFailure(std::string_view user, std::string_view remoteIp);
+  void recordSuccess(std::string_view user, std::string_view remoteIp);
+
+  // Drops cached successes (after a password change made through this process).
+  void invalidateCache();
+
+ private:
+  struct FailureRecord {
+    uint32_t count = 0;
+    std::chrono::steady_clock::time_point last;
+  };
+  struct CacheEntry {
+    std::string account;          // address
+    uint64_t credentialsVersion = 0;
+    std::chrono::steady_clock::time_point expires;
+  };
+  std::string cacheKey(std::string_view user, std::string_view password) const;  // keyed hash
+
+  store::Directory& directory_;
+  AuthLimits limits_;
+  std::string secret_;  // random per process: keys the cache hash and the fake SCRAM salts
+  std::mutex mu_;
+  std::unordered_map<std::string, FailureRecord> failuresByIp_;
+  std::unordered_map<std::string, FailureRecord> failuresByAccount_;
+  std::unordered_map<std::string, CacheEntry> cache_;
+};
+
+}  // namespace tern::auth

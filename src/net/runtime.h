@@ -1,0 +1,51 @@
+// Threads of the server: one Asio io_context per worker thread (a connection lives on one worker for
+// its whole life, so session state is touched by one thread only) and a bounded blocking pool for
+// work that may block (fsync, SQLite, Argon2). offload() runs a function on the pool and resumes the
+// calling coroutine on its own executor.
+#pragma once
+
+#include <asio.hpp>
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+namespace tern::net {
+
+class Runtime {
+ public:
+  Runtime(size_t workers, size_t blockingThreads);
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  // Round-robin choice of a worker for a new connection.
+  asio::io_context& nextWorker();
+  asio::io_context& worker(size_t i) { return *workers_[i]; }
+  size_t workerCount() const { return workers_.size(); }
+  asio::thread_pool& blocking() { return blocking_; }
+
+  // Runs the workers on their threads and blocks until stop().
+  void run();
+  void stop();
+
+ private:
+  std::vector<std::unique_ptr<asio::io_context>> workers_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
+  std::vector<std::thread> threads_;
+  asio::thread_pool blocking_;
+  std::atomic<size_t> next_{0};
+};
+
+// Runs f() on the pool; the awaiting coroutine resumes on its own executor with the result.
+// Exceptions thrown by f propagate to the awaiter (store/auth code returns Result instead).
+template <class F>
+asio::awaitable<std::invoke_result_t<F>> offload(asio::thread_pool& pool, F f) {
+  using R = std::invoke_result_t<F>;
+  co_return co_await asio::co_spawn(
+      pool.get_executor(), [f = std::move(f)]() mutable -> asio::awaitable<R> { co_return f(); },
+      asio::use_awaitable);
+}
+
+}  // namespace tern::net

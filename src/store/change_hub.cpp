@@ -1,0 +1,57 @@
+// ChangeHub: copies the callbacks out under the lock, then calls them without it.
+#include "store/change_hub.h"
+
+#include <vector>
+
+namespace tern::store {
+
+ChangeHub::Subscription& ChangeHub::Subscription::operator=(Subscription&& o) noexcept {
+  if (this != &o) {
+    reset();
+    hub_ = o.hub_;
+    mailbox_ = o.mailbox_;
+    id_ = o.id_;
+    o.hub_ = nullptr;
+  }
+  return *this;
+}
+
+void ChangeHub::Subscription::reset() {
+  if (hub_) hub_->unsubscribe(mailbox_, id_);
+  hub_ = nullptr;
+}
+
+ChangeHub::Subscription ChangeHub::subscribe(MailboxId mailbox, Callback cb) {
+  std::lock_guard lock(mu_);
+  uint64_t id = nextId_++;
+  subs_[mailbox][id] = std::make_shared<Callback>(std::move(cb));
+  return Subscription(this, mailbox, id);
+}
+
+void ChangeHub::unsubscribe(MailboxId mailbox, uint64_t id) {
+  std::lock_guard lock(mu_);
+  auto it = subs_.find(mailbox);
+  if (it == subs_.end()) return;
+  it->second.erase(id);
+  if (it->second.empty()) subs_.erase(it);
+}
+
+void ChangeHub::notify(MailboxId mailbox) {
+  std::vector<std::shared_ptr<Callback>> targets;
+  {
+    std::lock_guard lock(mu_);
+    auto it = subs_.find(mailbox);
+    if (it == subs_.end()) return;
+    targets.reserve(it->second.size());
+    for (auto& [id, cb] : it->second) targets.push_back(cb);
+  }
+  for (auto& cb : targets) (*cb)();
+}
+
+size_t ChangeHub::subscriberCount(MailboxId mailbox) const {
+  std::lock_guard lock(mu_);
+  auto it = subs_.find(mailbox);
+  return it == subs_.end() ? 0 : it->second.size();
+}
+
+}  // namespace tern::store

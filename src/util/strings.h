@@ -1,0 +1,25 @@
+// Small ASCII string helpers shared by the protocol layers (pure, no allocation surprises).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tern {
+
+char asciiLower(char c);
+char asciiUpper(char c);
+std::string asciiLowercase(std::string_view s);
+std::string asciiUppercase(std::string_view s);
+bool iequals(std::string_view a, std::string_view b);
+bool istartsWith(std::string_view s, std::string_view prefix);
+
+std::string base64Encode(std::string_view bytes);
+// Strict RFC 4648 decoding (padding required, no whitespace); nullopt on any invalid input.
+std::optional<std::string> base64Decode(std::string_view text);
+
+// Parses a decimal unsigned integer that must fit in max; nullopt otherwise (no sign, no spaces).
+std::optional<uint64_t> parseUnsigned(std::string_view s, uint64_t max = UINT64_MAX);
+
+}  // namespace tern
