@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/result.h"
@@ -21,10 +23,17 @@ struct Config {
   std::string logLevel = "info";
   size_t workers = 0;          // 0: one per core
   size_t blockingThreads = 16;
+  // On first start with an empty directory: create example.test and demo@example.test with a random
+  // password, printed once (development only; see bootstrap.h).
+  bool bootstrapDemo = false;
 
   // [listen]
   std::vector<std::string> imap;   // "127.0.0.1:1143"
   std::vector<std::string> imaps;  // "127.0.0.1:1993"
+  std::vector<std::string> smtp;         // inbound MX, port 25
+  std::vector<std::string> submission;   // 587, STARTTLS
+  std::vector<std::string> submissions;  // 465, implicit TLS
+  std::vector<std::string> lmtp;         // local delivery from another MTA
 
   // [tls]
   std::string tlsCert;
@@ -47,6 +56,15 @@ struct Config {
   std::chrono::seconds idleTimeout{30 * 60};  // authenticated, and IDLE (RFC 9051: at least 30 min)
   uint32_t maxBadCommands = 20;               // then BYE
 };
+
+// A listen address: an IPv4 literal or a bracketed IPv6 literal, and a port 1-65535.
+struct ListenAddress {
+  std::string host;  // without brackets: "0.0.0.0", "::"
+  uint16_t port = 0;
+};
+std::optional<ListenAddress> parseListenAddress(std::string_view text);
+// "192.0.2.0/24", "2001:db8::/32", or a bare address (a single host).
+bool isValidNetwork(std::string_view text);
 
 // Reads and validates the file. Error: "FILE:LINE: message".
 tern::Result<Config, std::string> loadConfig(const std::string& path);

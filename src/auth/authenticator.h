@@ -4,7 +4,10 @@
 // Unknown user and wrong password are indistinguishable in result and in work done.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -12,6 +15,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "auth/password.h"
 #include "store/store.h"
 
 namespace tern::auth {
@@ -41,15 +45,20 @@ class Authenticator {
     std::chrono::milliseconds delay{0};      // wait this long before answering (growing on failures)
   };
 
-  Authenticator(store::Directory& directory, AuthLimits limits = {});
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+
+  // `argon2` sets the cost of the dummy hash verified for unknown users; it should match the cost
+  // used for real accounts (makeCredentials) so both paths take the same time.
+  Authenticator(store::Directory& directory, AuthLimits limits = {}, Argon2Params argon2 = {});
 
   // Full check: throttle, lookup (login name is the address; aliases resolve to their single
   // account), Argon2id verify (or a cached success), then records success or failure.
+  // A directory error gives Throttled (a temporary refusal) without counting as a failure.
   Outcome verifyPassword(std::string_view user, std::string_view password, std::string_view remoteIp);
 
   // For SCRAM: the stored keys of `user`, or deterministic fake ones for unknown users (derived
   // from a per-process secret) so that a probe cannot tell the two apart. Never nullopt for a
-  // syntactically valid user; `exists` says whether it is real.
+  // syntactically valid user; `account` is set only when it is real (and has SCRAM keys).
   struct ScramLookup {
     ScramCredentials credentials;
     std::optional<store::Account> account;
@@ -64,20 +73,37 @@ class Authenticator {
   // Drops cached successes (after a password change made through this process).
   void invalidateCache();
 
+  // Number of Argon2id verifications run so far (metrics; tests check that the cache avoids them).
+  uint64_t argon2Verifications() const { return argon2Verifications_.load(); }
+  // Replaces the time source (tests); not thread-safe against concurrent calls.
+  void setClock(Clock clock) { clock_ = std::move(clock); }
+
  private:
-  struct FailureRecord {
-    uint32_t count = 0;
-    std::chrono::steady_clock::time_point last;
-  };
+  using TimePoint = std::chrono::steady_clock::time_point;
+  // Times of recent failures, oldest first, at most max+1 kept: a sliding window.
+  using FailureRecord = std::deque<TimePoint>;
   struct CacheEntry {
     std::string account;          // address
     uint64_t credentialsVersion = 0;
     std::chrono::steady_clock::time_point expires;
   };
   std::string cacheKey(std::string_view user, std::string_view password) const;  // keyed hash
+  store::Result<std::optional<store::Account>> lookupLogin(const std::string& login);
+  TimePoint now() const { return clock_(); }
+  // The following expect mu_ held.
+  size_t recentFailures(std::unordered_map<std::string, FailureRecord>& map, const std::string& key,
+                        TimePoint now);
+  bool throttledLocked(const std::string& login, const std::string& ip, TimePoint now);
+  std::chrono::milliseconds recordFailureLocked(const std::string& login, const std::string& ip,
+                                                TimePoint now);
+  void pruneLocked(TimePoint now);
 
   store::Directory& directory_;
   AuthLimits limits_;
+  Clock clock_;
+  std::string dummyHash_;  // verified for unknown users so their path costs the same
+  std::atomic<uint64_t> argon2Verifications_{0};
+  uint64_t operations_ = 0;  // drives the periodic pruning of expired records
   std::string secret_;  // random per process: keys the cache hash and the fake SCRAM salts
   std::mutex mu_;
   std::unordered_map<std::string, FailureRecord> failuresByIp_;

@@ -18,7 +18,8 @@ class SaslMechanism {
  public:
   struct Step {
     enum class Kind { Challenge, Success, Failure, Throttled } kind = Kind::Failure;
-    std::string data;                        // Challenge: raw bytes to send; Success: final server data (SCRAM)
+    std::string data;                        // Challenge: raw bytes to send; Success: final server data (SCRAM);
+                                             // Failure: SCRAM's server-error ("e=invalid-proof"), may be ignored
     std::optional<store::Account> account;   // Success
     std::chrono::milliseconds delay{0};      // Failure: wait before answering
     bool malformed = false;                  // Failure because the client's message was not valid syntax
@@ -33,5 +34,11 @@ std::vector<std::string> saslMechanisms();
 // nullptr for an unknown mechanism. `remoteIp` feeds the throttle.
 std::unique_ptr<SaslMechanism> makeSaslMechanism(std::string_view name, Authenticator& auth,
                                                  std::string remoteIp);
+
+struct SaslOptions {
+  std::string scramServerNonce;  // tests only (RFC vectors): fixed server nonce; empty means random
+};
+std::unique_ptr<SaslMechanism> makeSaslMechanism(std::string_view name, Authenticator& auth,
+                                                 std::string remoteIp, const SaslOptions& options);
 
 }  // namespace tern::auth

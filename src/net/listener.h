@@ -4,6 +4,9 @@
 #pragma once
 
 #include <asio.hpp>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -54,6 +57,7 @@ struct ListenerConfig {
   std::string name;          // "imap", "imaps", ... for logs
   std::vector<std::string> addresses;  // "127.0.0.1:1143", "[::1]:1143", "0.0.0.0:143"
   bool implicitTls = false;  // handshake before the session starts
+  std::chrono::milliseconds handshakeTimeout{std::chrono::seconds(30)};  // implicit TLS only
 };
 
 // The session entry point: owns the stream for the connection's life. `overLimit` connections get
@@ -72,6 +76,10 @@ class Listener {
   void start();
   // Stops accepting (connections already open continue).
   void stop();
+  // Stops, and waits (bounded) for the accept loops to let go of this object.
+  ~Listener();
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
 
  private:
   asio::awaitable<void> acceptLoop(asio::ip::tcp::acceptor& acceptor);
@@ -82,6 +90,15 @@ class Listener {
   SessionFactory factory_;
   std::string rejectLine_;
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
+  // Over-limit connections still being told so; capped so that rejecting cannot itself be a flood.
+  std::shared_ptr<std::atomic<size_t>> rejecting_ = std::make_shared<std::atomic<size_t>>(0);
+  struct LoopState {
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t active = 0;
+  };
+  std::shared_ptr<LoopState> loops_ = std::make_shared<LoopState>();
+  bool started_ = false;
 };
 
 }  // namespace tern::net

@@ -7,6 +7,8 @@
 #include <asio.hpp>
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -28,7 +30,13 @@ class Runtime {
 
   // Runs the workers on their threads and blocks until stop().
   void run();
+  // Stops every worker (pending handlers are abandoned); a stopped Runtime cannot be restarted.
   void stop();
+  // run() in two steps, for callers (tests, the app) that keep their own thread: start() launches
+  // the worker threads and returns; join() waits for them to end after stop().
+  void start();
+  void join();
+  bool running() const { return running_; }
 
  private:
   std::vector<std::unique_ptr<asio::io_context>> workers_;
@@ -36,6 +44,9 @@ class Runtime {
   std::vector<std::thread> threads_;
   asio::thread_pool blocking_;
   std::atomic<size_t> next_{0};
+  std::mutex mu_;  // guards threads_ and stopped_
+  bool stopped_ = false;
+  std::atomic<bool> running_{false};
 };
 
 // Runs f() on the pool; the awaiting coroutine resumes on its own executor with the result.
@@ -43,9 +54,18 @@ class Runtime {
 template <class F>
 asio::awaitable<std::invoke_result_t<F>> offload(asio::thread_pool& pool, F f) {
   using R = std::invoke_result_t<F>;
-  co_return co_await asio::co_spawn(
-      pool.get_executor(), [f = std::move(f)]() mutable -> asio::awaitable<R> { co_return f(); },
-      asio::use_awaitable);
+  if constexpr (std::is_void_v<R>) {
+    co_await asio::co_spawn(
+        pool.get_executor(), [f = std::move(f)]() mutable -> asio::awaitable<void> { f(); co_return; },
+        asio::use_awaitable);
+  } else {
+    // co_spawn's completion needs a default-constructible value; Result<T> is not, so wrap it.
+    auto r = co_await asio::co_spawn(
+        pool.get_executor(),
+        [f = std::move(f)]() mutable -> asio::awaitable<std::optional<R>> { co_return std::optional<R>(f()); },
+        asio::use_awaitable);
+    co_return std::move(*r);
+  }
 }
 
 }  // namespace tern::net

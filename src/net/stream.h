@@ -37,6 +37,10 @@ class Stream {
   uint16_t localPort() const { return localPort_; }
   asio::any_io_executor executor() { return socket_.get_executor(); }
 
+  // Bounds each write() call (default 5 minutes): a peer that stops reading cannot pin a session.
+  void setWriteTimeout(std::chrono::milliseconds timeout) { writeTimeout_ = timeout; }
+  bool isOpen() const { return !closed_ && socket_.is_open(); }
+
  private:
   asio::ip::tcp::socket socket_;
   std::shared_ptr<asio::ssl::context> tlsContext_;
@@ -45,6 +49,11 @@ class Stream {
   std::string remoteAddress_;
   uint16_t remotePort_ = 0;
   uint16_t localPort_ = 0;
+  // One timer per direction, because a read and a write may be outstanding together.
+  asio::steady_timer readTimer_;
+  asio::steady_timer writeTimer_;
+  std::chrono::milliseconds writeTimeout_{std::chrono::minutes(5)};
+  bool closed_ = false;
 };
 
 }  // namespace tern::net

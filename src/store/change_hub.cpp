@@ -54,4 +54,12 @@ size_t ChangeHub::subscriberCount(MailboxId mailbox) const {
   return it == subs_.end() ? 0 : it->second.size();
 }
 
+std::vector<MailboxId> ChangeHub::subscribedMailboxes() const {
+  std::lock_guard lock(mu_);
+  std::vector<MailboxId> ids;
+  ids.reserve(subs_.size());
+  for (const auto& [mailbox, callbacks] : subs_) ids.push_back(mailbox);
+  return ids;
+}
+
 }  // namespace tern::store

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 #include "store/types.h"
 
@@ -37,6 +38,8 @@ class ChangeHub {
   [[nodiscard]] Subscription subscribe(MailboxId mailbox, Callback cb);
   void notify(MailboxId mailbox);
   size_t subscriberCount(MailboxId mailbox) const;
+  // Mailboxes that have at least one subscriber (the external-change poller watches only these).
+  std::vector<MailboxId> subscribedMailboxes() const;
 
  private:
   void unsubscribe(MailboxId mailbox, uint64_t id);

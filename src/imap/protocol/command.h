@@ -93,44 +93,72 @@ struct SearchKey {
 };
 
 // --- commands ------------------------------------------------------------------------------------
-struct Capability {};
-struct Noop {};
-struct Logout {};
-struct StartTls {};
+struct Capability {
+  bool operator==(const Capability&) const = default;
+};
+struct Noop {
+  bool operator==(const Noop&) const = default;
+};
+struct Logout {
+  bool operator==(const Logout&) const = default;
+};
+struct StartTls {
+  bool operator==(const StartTls&) const = default;
+};
 struct Authenticate {
   std::string mechanism;                     // uppercased
   std::optional<std::string> initialResponse;  // SASL-IR, still base64 ("=" means empty)
+  bool operator==(const Authenticate&) const = default;
 };
 struct Login {
   std::string user;
   std::string password;
+  bool operator==(const Login&) const = default;
 };
 struct Enable {
   std::vector<std::string> capabilities;  // uppercased
+  bool operator==(const Enable&) const = default;
 };
 struct Id {
   std::vector<std::pair<std::string, std::optional<std::string>>> fields;  // empty for NIL
+  bool operator==(const Id&) const = default;
 };
-struct Namespace {};
+struct Namespace {
+  bool operator==(const Namespace&) const = default;
+};
+struct QResyncParams {  // SELECT/EXAMINE (QRESYNC (uidvalidity modseq [known-uids [(seqs uids)]]))
+  uint32_t uidValidity = 0;
+  uint64_t modSeq = 0;
+  std::optional<SequenceSet> knownUids;
+  std::optional<SequenceSet> knownSequenceSet;  // seq-match-data: message numbers ...
+  std::optional<SequenceSet> knownUidSet;       // ... and their UIDs
+  bool operator==(const QResyncParams&) const = default;
+};
 struct Select {
   std::string mailbox;
   bool readOnly = false;  // EXAMINE
   bool condstore = false; // (CONDSTORE) parameter
+  std::optional<QResyncParams> qresync;  // (QRESYNC (...)) parameter; implies CONDSTORE
+  bool operator==(const Select&) const = default;
 };
 struct Create {
   std::string mailbox;
   std::vector<std::string> specialUse;  // (USE (\Drafts ...)) of CREATE-SPECIAL-USE
+  bool operator==(const Create&) const = default;
 };
 struct Delete {
   std::string mailbox;
+  bool operator==(const Delete&) const = default;
 };
 struct Rename {
   std::string from;
   std::string to;
+  bool operator==(const Rename&) const = default;
 };
 struct Subscribe {
   std::string mailbox;
   bool subscribe = true;  // false: UNSUBSCRIBE
+  bool operator==(const Subscribe&) const = default;
 };
 struct List {
   bool lsub = false;                    // LSUB command
@@ -139,33 +167,47 @@ struct List {
   std::vector<std::string> patterns;    // one, or several with LIST-EXTENDED's (pat1 pat2)
   std::vector<std::string> returnOptions;  // uppercased: SUBSCRIBED, CHILDREN, SPECIAL-USE; STATUS below
   std::vector<std::string> returnStatus;   // RETURN (STATUS (MESSAGES UNSEEN)) items, uppercased
+  bool operator==(const List&) const = default;
 };
 struct Status {
   std::string mailbox;
   std::vector<std::string> items;  // uppercased: MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE RECENT HIGHESTMODSEQ
+  bool operator==(const Status&) const = default;
 };
 struct AppendMessage {
   std::vector<std::string> flags;
   std::optional<DateTime> internalDate;
   std::string message;  // the literal's bytes
   bool binaryLiteral = false;  // ~{n} (BINARY)
+  bool operator==(const AppendMessage&) const = default;
 };
 struct Append {
   std::string mailbox;
   std::vector<AppendMessage> messages;  // several with MULTIAPPEND
+  bool operator==(const Append&) const = default;
 };
-struct Idle {};
-struct Check {};
-struct Close {};
-struct Unselect {};
+struct Idle {
+  bool operator==(const Idle&) const = default;
+};
+struct Check {
+  bool operator==(const Check&) const = default;
+};
+struct Close {
+  bool operator==(const Close&) const = default;
+};
+struct Unselect {
+  bool operator==(const Unselect&) const = default;
+};
 struct Expunge {
   std::optional<SequenceSet> uids;  // UID EXPUNGE
+  bool operator==(const Expunge&) const = default;
 };
 struct Copy {
   bool uid = false;
   bool move = false;  // MOVE / UID MOVE
   SequenceSet set;
   std::string mailbox;
+  bool operator==(const Copy&) const = default;
 };
 struct Store {
   bool uid = false;
@@ -174,6 +216,7 @@ struct Store {
   bool silent = false;
   std::vector<std::string> flags;  // as sent, e.g. "\\Seen", "$Forwarded"
   std::optional<uint64_t> unchangedSince;
+  bool operator==(const Store&) const = default;
 };
 struct Fetch {
   bool uid = false;
@@ -181,6 +224,7 @@ struct Fetch {
   std::vector<FetchAtt> atts;  // macros ALL/FAST/FULL already expanded
   std::optional<uint64_t> changedSince;
   bool vanished = false;  // (VANISHED) modifier, QRESYNC
+  bool operator==(const Fetch&) const = default;
 };
 struct Search {
   bool uid = false;
@@ -188,6 +232,7 @@ struct Search {
   SearchKey key;  // Kind::And over the listed keys
   bool esearch = false;                 // RETURN (...) given: answer with ESEARCH
   std::vector<std::string> returnOptions;  // uppercased: MIN MAX ALL COUNT SAVE
+  bool operator==(const Search&) const = default;
 };
 
 using CommandBody = std::variant<Capability, Noop, Logout, StartTls, Authenticate, Login, Enable, Id,
@@ -197,6 +242,7 @@ using CommandBody = std::variant<Capability, Noop, Logout, StartTls, Authenticat
 struct Command {
   std::string tag;
   CommandBody body;
+  bool operator==(const Command&) const = default;
 };
 
 }  // namespace tern::imap

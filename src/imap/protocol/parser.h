@@ -22,7 +22,12 @@ struct ParserOptions {
   size_t maxListItems = 10000; // elements in any parenthesised list or sequence set
 };
 
-// `command` includes the final CRLF. Verbs and keywords are case-insensitive.
+// `command` includes the final CRLF. Verbs and keywords are case-insensitive. Any case of "INBOX" as
+// a mailbox argument becomes "INBOX". Literals may not contain NUL except literal8 (~{n}, APPEND
+// only). Options the session could not honour are rejected here with BAD: unknown SELECT/CREATE
+// parameters, LIST selection/return options, STATUS items, SEARCH RETURN options and FETCH
+// modifiers; VANISHED without UID FETCH + CHANGEDSINCE gets code CLIENTBUG (RFC 7162 3.6).
+// Charset names, mailbox existence and mUTF-7 are the session's business.
 Result<Command, ParseError> parseCommand(std::string_view command, const ParserOptions& options = {});
 
 // Parses a sequence set ("1:5,7,9:*", "$"); exposed for tests and fuzzing.

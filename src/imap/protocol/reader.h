@@ -2,6 +2,7 @@
 // Resumable: feed() takes whatever bytes arrived and reports NeedMore, NeedLiteral, Complete or a
 // limit breach. Pure (no I/O): the session sends continuations and error replies. Limits: the
 // length of each line, each literal (checked before a literal byte is read) and the whole command.
+// A bare LF ends a line too and is stored as CRLF, so the parser only ever sees CRLF.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +24,8 @@ class CommandReader {
     NeedLiteral,      // a synchronizing literal was announced: answer "+ ..." then call acceptLiteral(),
                       // or reply NO [TOOBIG] and call reset() (the client will not send it)
     Complete,         // takeCommand() returns the whole command
-    LineTooLong,      // unframeable: send "* BYE" and close
+    LineTooLong,      // unframeable (a line over maxLineLength, or lines over maxCommandSize);
+                      // `fatal` is set: send "* BYE" and close
     LiteralTooLarge,  // literal over the limit. If `synchronizing`, nothing more of this command will
                       // come: reply tagged NO [TOOBIG] and call reset(). If not (LITERAL+), the reader
                       // has already discarded the literal and the rest of the command; reply tagged
@@ -46,6 +48,8 @@ class CommandReader {
   // After Complete: the command text, lines with their CRLF and literal bytes in place. Resets.
   std::string takeCommand();
   // The tag of the command being read, as far as known (empty if none yet); for error replies.
+  // After a LiteralTooLarge for a discarded LITERAL+ command: that command's tag ("*" if it had
+  // none), until the next feed().
   std::string tag() const;
   // Forgets the partial command.
   void reset();
@@ -63,6 +67,8 @@ class CommandReader {
   bool discarding_ = false;    // dropping the rest of an oversized command
   bool awaitingAccept_ = false;
   uint64_t pendingLiteral_ = 0;
+  std::string discardTag_;       // tag of the command being (or just) discarded, for the NO reply
+  uint64_t discardedTotal_ = 0;  // literal bytes dropped for the current command (bounded)
 };
 
 }  // namespace tern::imap

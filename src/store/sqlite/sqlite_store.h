@@ -5,14 +5,28 @@
 // (the admin CLI, a second server) and notifies for them.
 #pragma once
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
 
 #include "store/blob_store.h"
 #include "store/change_hub.h"
 #include "store/store.h"
 
 namespace tern::store {
+
+namespace sqlite {
+class Db;
+struct WriteCtx;
+}  // namespace sqlite
 
 struct SqliteOptions {
   bool synchronousFull = true;        // fsync on every commit (durability before OK)
@@ -28,7 +42,93 @@ class SqliteStore : public Directory, public MailStore {
   BlobStore& blobs();
   ChangeHub& changes();
 
-  // ... Directory and MailStore overrides (see store/store.h) ...
+  // Directory
+  Result<void> addDomain(std::string_view domain) override;
+  Result<void> removeDomain(std::string_view domain) override;
+  Result<std::vector<std::string>> listDomains() override;
+  Result<bool> hasDomain(std::string_view domain) override;
+  Result<AccountId> addAccount(std::string_view address, const Credentials&) override;
+  Result<void> setCredentials(std::string_view address, const Credentials&) override;
+  Result<void> removeAccount(std::string_view address) override;
+  Result<std::vector<std::string>> listAccounts() override;
+  Result<std::optional<Account>> findAccount(std::string_view address) override;
+  Result<void> addAlias(std::string_view address, const std::vector<std::string>& targets) override;
+  Result<void> removeAlias(std::string_view address) override;
+  Result<std::vector<Alias>> listAliases() override;
+  Result<std::vector<Account>> resolveAddress(std::string_view address) override;
+
+  // MailStore
+  Result<std::vector<MailboxInfo>> listMailboxes(AccountId) override;
+  Result<MailboxInfo> findMailbox(AccountId, std::string_view name) override;
+  Result<MailboxInfo> getMailbox(AccountId, MailboxId) override;
+  Result<MailboxInfo> createMailbox(AccountId, std::string_view name, SpecialUse use = SpecialUse::None) override;
+  Result<void> deleteMailbox(AccountId, std::string_view name) override;
+  Result<void> renameMailbox(AccountId, std::string_view from, std::string_view to) override;
+  Result<void> setSubscribed(AccountId, std::string_view name, bool subscribed) override;
+  Result<std::vector<std::string>> listSubscriptions(AccountId) override;
+  Result<MailboxStatus> status(AccountId, MailboxId) override;
+  Result<std::vector<MessageMeta>> listMessages(AccountId, MailboxId) override;
+  Result<std::vector<MessageMeta>> getMessages(AccountId, MailboxId, const std::vector<Uid>& uids) override;
+  Result<Changes> changesSince(AccountId, MailboxId, ModSeq since) override;
+  Result<AppendResult> append(AccountId, MailboxId, const std::vector<NewMessage>&) override;
+  Result<StoreFlagsResult> storeFlags(AccountId, MailboxId, const std::vector<Uid>& uids, FlagOp op,
+                                      const Flags& flags,
+                                      std::optional<ModSeq> unchangedSince = std::nullopt) override;
+  Result<std::vector<Uid>> expunge(AccountId, MailboxId,
+                                   const std::optional<std::vector<Uid>>& only = std::nullopt) override;
+  Result<CopyResult> copy(AccountId, MailboxId from, const std::vector<Uid>& uids, MailboxId to,
+                          bool move) override;
+  Result<Uid> claimRecent(AccountId, MailboxId) override;
+
+  // --- for tests and metrics ---
+  uint64_t commitCount() const { return commits_.load(); }  // committed write batches
+  // While paused the writer leaves requests queued, so a test can line up concurrent writers and
+  // check that they share one commit.
+  void pauseWriterForTest(bool paused);
+  size_t queuedWrites() const;
+
+ private:
+  struct WriteRequest;
+  SqliteStore(std::string dataDir, SqliteOptions options);
+
+  Result<void> submit(std::function<Result<void>(sqlite::WriteCtx&)> fn);
+  template <class T, class F>
+  Result<T> write(F&& fn);
+  template <class T, class F>
+  Result<T> read(F&& fn);
+  Result<sqlite::Db*> reader();
+
+  void writerLoop();
+  void runBatch(std::deque<WriteRequest*>& batch);
+  void pollerLoop();
+  void refreshSnapshot(sqlite::Db& db, MailboxId mailbox, bool notifyOnChange);
+
+  std::string dataDir_;
+  std::string dbPath_;
+  SqliteOptions options_;
+  BlobStore blobs_;
+  ChangeHub hub_;
+
+  std::unique_ptr<sqlite::Db> writerDb_;  // used only by the writer thread (after open())
+  mutable std::mutex queueMu_;
+  std::condition_variable queueCv_;
+  std::deque<WriteRequest*> queue_;  // requests live on their callers' stacks until completed
+  bool stopping_ = false;
+  bool paused_ = false;
+  std::atomic<uint64_t> commits_{0};
+  std::thread writer_;
+
+  std::mutex readersMu_;
+  std::unordered_map<std::thread::id, std::unique_ptr<sqlite::Db>> readers_;
+
+  std::mutex pollMu_;
+  std::condition_variable pollCv_;
+  bool pollStop_ = false;
+  std::thread poller_;
+  // Last (uidnext, highestmodseq) seen per subscribed mailbox, shared by writer and poller so the
+  // poller does not re-announce this process's own commits.
+  std::mutex snapMu_;
+  std::unordered_map<MailboxId, std::pair<Uid, ModSeq>> snapshot_;
 };
 
 }  // namespace tern::store

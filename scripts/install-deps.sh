@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Tern needs to build and test, when any is missing.
+# As root it runs apt-get; otherwise it prints the exact command and fails.
+set -euo pipefail
+build=(cmake ninja-build g++ make pkg-config libasio-dev libssl-dev libsqlite3-dev libtomlplusplus-dev
+       libcli11-dev libargon2-dev libgtest-dev libgmock-dev libbenchmark-dev openssl)
+test=(python3 curl isync sqlite3)
+want=("${build[@]}")
+[ "${1:-}" = "--test" ] && want+=("${test[@]}")
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "Missing packages: ${missing[*]}" >&2
+  echo "Run as root:  $cmd" >&2
+  exit 1
+fi
+echo "Installing: ${missing[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"

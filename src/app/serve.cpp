@@ -1,0 +1,207 @@
+// `tern serve`: opens the store, prepares TLS and authentication, binds every listener, drops root,
+// and runs the worker threads until SIGTERM/SIGINT (drain, then exit). SIGHUP reloads certificates.
+// Handles no untrusted input itself; the sessions it starts do.
+#include "app/serve.h"
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <asio.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "app/bootstrap.h"
+#include "auth/authenticator.h"
+#include "imap/server/session.h"
+#include "net/listener.h"
+#include "net/privileges.h"
+#include "net/runtime.h"
+#include "net/tls.h"
+#include "store/sqlite/sqlite_store.h"
+#include "util/log.h"
+
+namespace tern::app {
+namespace {
+
+log::Level parseLevel(const std::string& s) {
+  if (s == "debug") return log::Level::Debug;
+  if (s == "warn") return log::Level::Warn;
+  if (s == "error") return log::Level::Error;
+  return log::Level::Info;
+}
+
+imap::server::ImapSettings imapSettings(const Config& c) {
+  imap::server::ImapSettings s;
+  s.hostname = c.hostname;
+  s.reader.maxLineLength = c.maxLineLength;
+  s.reader.maxLiteralSize = c.maxLiteralSize;
+  s.reader.maxCommandSize = c.maxLiteralSize + c.maxLineLength * 4;
+  s.maxMessageSize = c.maxMessageSize;
+  s.preAuthTimeout = c.preAuthTimeout;
+  s.idleTimeout = c.idleTimeout;
+  s.maxBadCommands = c.maxBadCommands;
+  s.trustedNetworks = c.trustedNetworks;
+  return s;
+}
+
+// The data directory must belong to the account we drop to, or the store could not write after.
+tern::Result<void, std::string> handOverDataDir(const std::string& dir, const std::string& user) {
+  if (!net::runningAsRoot() || user.empty()) return {};
+  struct passwd* pw = ::getpwnam(user.c_str());
+  if (!pw) return tern::unexpected(std::string("no such user: ") + user);
+  std::error_code ec;
+  auto chownOne = [&](const std::filesystem::path& p) {
+    if (::lchown(p.c_str(), pw->pw_uid, pw->pw_gid) != 0) ec = std::error_code(errno, std::generic_category());
+  };
+  chownOne(dir);
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec); !ec && it != std::filesystem::end(it);
+       it.increment(ec))
+    chownOne(it->path());
+  if (ec) return tern::unexpected("cannot hand " + dir + " to " + user + ": " + ec.message());
+  return {};
+}
+
+}  // namespace
+
+int runServer(const Config& config) {
+  log::setLevel(parseLevel(config.logLevel));
+  ::umask(077);  // data files are 0600, directories 0700
+
+  auto opened = store::SqliteStore::open(config.dataDir);
+  if (!opened) {
+    log::error("serve") << "cannot open store in " << config.dataDir << ": " << opened.error().detail;
+    return 1;
+  }
+  std::unique_ptr<store::SqliteStore> store = std::move(*opened);
+
+  if (config.bootstrapDemo) {
+    if (auto password = bootstrapDemo(*store)) {
+      // Printed once to the operator's terminal, never to the log.
+      std::cout << "\nCreated account " << kDemoAddress << " with password: " << *password << "\n";
+      for (const auto& a : config.imap) std::cout << "  IMAP (STARTTLS): " << a << "\n";
+      for (const auto& a : config.imaps) std::cout << "  IMAPS (TLS):     " << a << "\n";
+      std::cout << "  Try: curl -k --ssl-reqd 'imaps://" << (config.imaps.empty() ? "127.0.0.1:1993" : config.imaps[0])
+                << "/INBOX' -u '" << kDemoAddress << ":<password>'\n\n"
+                << std::flush;
+    }
+  }
+
+  net::TlsSettings tlsSettings;
+  tlsSettings.certFile = config.tlsCert;
+  tlsSettings.keyFile = config.tlsKey;
+  tlsSettings.dataDir = config.dataDir;
+  tlsSettings.hostname = config.hostname;
+  tlsSettings.minVersion = config.tlsMinVersion;
+  tlsSettings.ciphers = config.tlsCiphers;
+  auto tls = net::TlsContext::create(tlsSettings);
+  if (!tls) {
+    log::error("serve") << "TLS: " << tls.error();
+    return 1;
+  }
+  log::info("serve") << "TLS certificate SHA-256 fingerprint " << (*tls)->fingerprint();
+
+  auth::AuthLimits authLimits;
+  authLimits.maxFailuresPerIp = config.maxFailuresPerIp;
+  authLimits.maxFailuresPerAccount = config.maxFailuresPerAccount;
+  auth::Authenticator authenticator(*store, authLimits);
+
+  size_t workers = config.workers ? config.workers : std::max(1u, std::thread::hardware_concurrency());
+  net::Runtime runtime(workers, config.blockingThreads);
+
+  auto imapContext = std::shared_ptr<imap::server::ImapContext>(new imap::server::ImapContext{
+      *store, *store, store->blobs(), store->changes(), authenticator, runtime.blocking(), imapSettings(config)});
+  auto limiter = std::make_shared<net::ConnectionLimiter>(
+      net::ConnectionLimits{config.maxConnections, config.maxConnectionsPerIp});
+  net::SessionFactory imapFactory = [imapContext](std::shared_ptr<net::Stream> stream) {
+    return imap::server::runSession(imapContext, std::move(stream));
+  };
+
+  std::vector<std::unique_ptr<net::Listener>> listeners;
+  auto addListener = [&](const char* name, const std::vector<std::string>& addresses, bool implicitTls,
+                         net::SessionFactory factory, std::string reject) {
+    if (addresses.empty()) return;
+    net::ListenerConfig lc;
+    lc.name = name;
+    lc.addresses = addresses;
+    lc.implicitTls = implicitTls;
+    listeners.push_back(std::make_unique<net::Listener>(runtime, lc, *tls, limiter, std::move(factory), std::move(reject)));
+  };
+  addListener("imap", config.imap, false, imapFactory, "* BYE Too many connections\r\n");
+  addListener("imaps", config.imaps, true, imapFactory, "* BYE Too many connections\r\n");
+  if (listeners.empty()) {
+    log::error("serve") << "nothing to listen on: set [listen] imap or imaps";
+    return 2;
+  }
+  for (auto& l : listeners) {
+    if (auto r = l->bind(); !r) {
+      log::error("serve") << r.error();
+      return 1;
+    }
+  }
+
+  if (net::runningAsRoot()) {
+    if (config.user.empty()) {
+      log::warn("serve") << "running as root: set [server] user to drop privileges after binding";
+    } else {
+      if (auto r = handOverDataDir(config.dataDir, config.user); !r) {
+        log::error("serve") << r.error();
+        return 1;
+      }
+      if (auto r = net::dropPrivileges(config.user); !r) {
+        log::error("serve") << "cannot drop privileges: " << r.error();
+        return 1;
+      }
+      log::info("serve") << "dropped privileges to " << config.user;
+    }
+  }
+
+  for (auto& l : listeners) l->start();
+  for (auto& l : listeners) {
+    std::string ports;
+    for (auto p : l->boundPorts()) ports += " " + std::to_string(p);
+    log::info("serve") << "listening" << ports;
+  }
+
+  // Signals: TERM/INT stop accepting, give sessions a moment to finish, then stop; HUP reloads TLS.
+  asio::io_context& control = runtime.worker(0);
+  asio::signal_set stopSignals(control, SIGTERM, SIGINT);
+  asio::signal_set hupSignal(control, SIGHUP);
+  std::function<void()> waitHup = [&] {
+    hupSignal.async_wait([&](const std::error_code& ec, int) {
+      if (ec) return;
+      if (auto r = (*tls)->reload(); r)
+        log::info("serve") << "TLS certificate reloaded, fingerprint " << (*tls)->fingerprint();
+      else
+        log::error("serve") << "TLS reload failed, keeping the old certificate: " << r.error();
+      waitHup();
+    });
+  };
+  waitHup();
+  stopSignals.async_wait([&](const std::error_code& ec, int sig) {
+    if (ec) return;
+    log::info("serve") << "signal " << sig << ": draining";
+    for (auto& l : listeners) l->stop();
+    hupSignal.cancel();
+    asio::co_spawn(
+        control,
+        [&]() -> asio::awaitable<void> {
+          asio::steady_timer t(control);
+          for (int i = 0; i < 50 && imapContext->activeSessions.load() > 0; ++i) {
+            t.expires_after(std::chrono::milliseconds(100));
+            co_await t.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+          }
+          runtime.stop();
+        },
+        asio::detached);
+  });
+
+  runtime.run();
+  listeners.clear();
+  log::info("serve") << "stopped";
+  return 0;
+}
+
+}  // namespace tern::app

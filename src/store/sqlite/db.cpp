@@ -1,0 +1,142 @@
+// SQLite connection and statement wrappers (see db.h). Busy and I/O errors map to Unavailable so
+// callers can retry; everything else is Internal with SQLite's message as log detail.
+#include "store/sqlite/db.h"
+
+namespace tern::store::sqlite {
+
+Error sqliteError(sqlite3* db, int rc, std::string_view what) {
+  Errc code = Errc::Internal;
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_NOMEM:
+      code = Errc::Unavailable;
+      break;
+    default:
+      break;
+  }
+  std::string detail(what);
+  detail += ": ";
+  detail += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  return Error{code, std::move(detail)};
+}
+
+Stmt::~Stmt() {
+  if (!s_) return;
+  if (inUse_) {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+    *inUse_ = false;
+  } else {
+    sqlite3_finalize(s_);
+  }
+}
+
+Stmt& Stmt::bind(int index, int64_t v) {
+  sqlite3_bind_int64(s_, index, v);
+  return *this;
+}
+
+Stmt& Stmt::bindText(int index, std::string_view v) {
+  sqlite3_bind_text64(s_, index, v.data() ? v.data() : "", v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  return *this;
+}
+
+Stmt& Stmt::bindBlob(int index, std::string_view v) {
+  sqlite3_bind_blob64(s_, index, v.data() ? v.data() : "", v.size(), SQLITE_TRANSIENT);
+  return *this;
+}
+
+Stmt& Stmt::bindNull(int index) {
+  sqlite3_bind_null(s_, index);
+  return *this;
+}
+
+Result<bool> Stmt::step() {
+  int rc = sqlite3_step(s_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return Unexpected<Error>{sqliteError(sqlite3_db_handle(s_), rc, sqlite3_sql(s_))};
+}
+
+Result<void> Stmt::run() {
+  for (;;) {
+    auto r = step();
+    if (!r) return Unexpected<Error>{r.error()};
+    if (!*r) return {};
+  }
+}
+
+std::string Stmt::text(int col) const {
+  const void* p = sqlite3_column_blob(s_, col);  // works for TEXT and BLOB, no conversion
+  int n = sqlite3_column_bytes(s_, col);
+  return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
+}
+
+Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool readOnly, bool synchronousFull) {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    Error e = sqliteError(raw, rc, "open " + path);
+    sqlite3_close_v2(raw);
+    return Unexpected<Error>{e};
+  }
+  std::unique_ptr<Db> db(new Db(raw));
+  sqlite3_busy_timeout(raw, 10000);
+  sqlite3_extended_result_codes(raw, 1);
+  TERN_TRY(db->exec("PRAGMA foreign_keys=ON"));
+  if (readOnly) {
+    TERN_TRY(db->exec("PRAGMA query_only=ON"));
+  } else {
+    auto st = db->prepare("PRAGMA journal_mode=WAL");
+    if (!st) return Unexpected<Error>{st.error()};
+    auto row = st->step();
+    if (!row) return Unexpected<Error>{row.error()};
+    if (!*row || st->text(0) != "wal") return fail(Errc::Internal, "cannot enable WAL mode on " + path);
+  }
+  TERN_TRY(db->exec(synchronousFull ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
+  return db;
+}
+
+Db::~Db() {
+  for (auto& [sql, c] : cache_) sqlite3_finalize(c->stmt);
+  sqlite3_close_v2(db_);
+}
+
+Result<Stmt> Db::prepare(const char* sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) {
+    sqlite3_stmt* s = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+    if (rc != SQLITE_OK) return Unexpected<Error>{sqliteError(db_, rc, sql)};
+    auto c = std::make_unique<Cached>();
+    c->stmt = s;
+    it = cache_.emplace(sql, std::move(c)).first;
+  }
+  Cached& c = *it->second;
+  if (!c.inUse) {
+    c.inUse = true;
+    return Stmt(c.stmt, &c.inUse);
+  }
+  sqlite3_stmt* s = nullptr;
+  int rc = sqlite3_prepare_v2(db_, sql, -1, &s, nullptr);
+  if (rc != SQLITE_OK) return Unexpected<Error>{sqliteError(db_, rc, sql)};
+  return Stmt(s, nullptr);
+}
+
+Result<void> Db::exec(const char* sql) {
+  char* msg = nullptr;
+  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &msg);
+  if (rc != SQLITE_OK) {
+    Error e = sqliteError(db_, rc, sql);
+    sqlite3_free(msg);
+    return Unexpected<Error>{e};
+  }
+  return {};
+}
+
+}  // namespace tern::store::sqlite

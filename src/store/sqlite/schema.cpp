@@ -1,0 +1,139 @@
+// Versioned schema for store/sqlite. Each entry of kMigrations takes the database from version i
+// to i+1; never edit a released entry, append a new one. The SQL is kept close to portable so the
+// PostgreSQL engine can share it.
+#include "store/sqlite/schema.h"
+
+#include <string>
+
+namespace tern::store::sqlite {
+namespace {
+
+// Version 1. Notes:
+// - AUTOINCREMENT on accounts/mailboxes: ids are handed to sessions and the ChangeHub and must never
+//   be reused for a different mailbox.
+// - accounts.modseq is the per-account MODSEQ counter; every write transaction bumps it first.
+// - mailboxes carries exact STATUS counters (messages, unseen, deleted, size), kept in the same
+//   transactions as the message rows, and recent_uid, the \Recent watermark.
+// - messages.keywords is a space-separated list (keywords are IMAP atoms, which cannot contain SP);
+//   mailbox_keywords keeps each keyword's first-seen spelling per mailbox.
+constexpr const char* kV1 = R"sql(
+CREATE TABLE meta (
+  key TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+CREATE TABLE domains (
+  name TEXT PRIMARY KEY
+);
+CREATE TABLE accounts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  address TEXT NOT NULL UNIQUE,
+  domain TEXT NOT NULL REFERENCES domains(name),
+  password_hash TEXT NOT NULL DEFAULT '',
+  scram_salt BLOB NOT NULL DEFAULT x'',
+  scram_iterations INTEGER NOT NULL DEFAULT 0,
+  scram_stored_key BLOB NOT NULL DEFAULT x'',
+  scram_server_key BLOB NOT NULL DEFAULT x'',
+  credentials_version INTEGER NOT NULL DEFAULT 1,
+  modseq INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX accounts_domain ON accounts(domain);
+CREATE TABLE aliases (
+  address TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  target TEXT NOT NULL,
+  PRIMARY KEY (address, position)
+);
+CREATE TABLE mailboxes (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  special_use INTEGER NOT NULL DEFAULT 0,
+  uidvalidity INTEGER NOT NULL,
+  uidnext INTEGER NOT NULL DEFAULT 1,
+  highestmodseq INTEGER NOT NULL DEFAULT 0,
+  recent_uid INTEGER NOT NULL DEFAULT 1,
+  messages INTEGER NOT NULL DEFAULT 0,
+  unseen INTEGER NOT NULL DEFAULT 0,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  size INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (account_id, name)
+);
+CREATE TABLE subscriptions (
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  PRIMARY KEY (account_id, name)
+);
+CREATE TABLE messages (
+  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+  uid INTEGER NOT NULL,
+  modseq INTEGER NOT NULL,
+  flags INTEGER NOT NULL DEFAULT 0,
+  keywords TEXT NOT NULL DEFAULT '',
+  internaldate INTEGER NOT NULL,
+  internaldate_tz INTEGER NOT NULL DEFAULT 0,
+  savedate INTEGER NOT NULL,
+  savedate_tz INTEGER NOT NULL DEFAULT 0,
+  size INTEGER NOT NULL,
+  blob_id TEXT NOT NULL,
+  PRIMARY KEY (mailbox_id, uid)
+) WITHOUT ROWID;
+CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);
+CREATE INDEX messages_blob ON messages(blob_id);
+CREATE TABLE mailbox_keywords (
+  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+  folded TEXT NOT NULL,
+  spelling TEXT NOT NULL,
+  PRIMARY KEY (mailbox_id, folded)
+) WITHOUT ROWID;
+CREATE TABLE tombstones (
+  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+  uid INTEGER NOT NULL,
+  modseq INTEGER NOT NULL,
+  PRIMARY KEY (mailbox_id, uid)
+) WITHOUT ROWID;
+CREATE INDEX tombstones_modseq ON tombstones(mailbox_id, modseq);
+)sql";
+
+constexpr const char* kMigrations[] = {kV1};
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
+
+}  // namespace
+
+Result<void> migrate(Db& db) {
+  TERN_TRY(db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"));
+  TERN_TRY(db.exec("BEGIN IMMEDIATE"));
+  auto body = [&]() -> Result<void> {
+    int64_t version = 0;
+    {
+      auto st = db.prepare("SELECT max(version) FROM schema_version");
+      if (!st) return Unexpected<Error>{st.error()};
+      auto row = st->step();
+      if (!row) return Unexpected<Error>{row.error()};
+      if (*row && !st->isNull(0)) version = st->i64(0);
+    }
+    if (version > kSchemaVersion) {
+      return fail(Errc::Internal, "database schema version " + std::to_string(version) +
+                                      " is newer than this build supports (" +
+                                      std::to_string(kSchemaVersion) + ")");
+    }
+    for (int64_t v = version; v < kSchemaVersion; ++v) {
+      TERN_TRY(db.exec(kMigrations[v]));
+    }
+    if (version < kSchemaVersion) {
+      TERN_TRY(db.exec("DELETE FROM schema_version"));
+      auto st = db.prepare("INSERT INTO schema_version(version) VALUES (?)");
+      if (!st) return Unexpected<Error>{st.error()};
+      st->bind(1, kSchemaVersion);
+      TERN_TRY(st->run());
+    }
+    return {};
+  };
+  auto r = body();
+  if (!r) {
+    (void)db.exec("ROLLBACK");
+    return r;
+  }
+  return db.exec("COMMIT");
+}
+
+}  // namespace tern::store::sqlite

@@ -1,0 +1,243 @@
+// Tests for loadConfig: a full file, defaults, and errors that name the right line.
+#include "app/config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
+namespace tern::app {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Writes `text` to a fresh file and removes it at the end of the test.
+class TempConfig {
+ public:
+  explicit TempConfig(const std::string& text) {
+    path_ = ::testing::TempDir() + "tern-config-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++) + ".toml";
+    std::ofstream(path_) << text;
+  }
+  ~TempConfig() { std::remove(path_.c_str()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  static inline int counter_ = 0;
+  std::string path_;
+};
+
+tern::Result<Config, std::string> load(const std::string& text, std::string* path = nullptr) {
+  TempConfig f(text);
+  if (path) *path = f.path();
+  return loadConfig(f.path());
+}
+
+TEST(ConfigTest, FullFile) {
+  auto c = load(R"(
+[server]
+hostname = "mail.example.com"
+data_dir = "/var/lib/tern"
+user = "tern"
+log_level = "warn"
+workers = 4
+blocking_threads = 8
+bootstrap_demo = true
+
+[listen]
+imap = ["0.0.0.0:143", "[::]:143"]
+imaps = ["127.0.0.1:993"]
+smtp = ["0.0.0.0:25"]
+submission = ["[::1]:587"]
+submissions = ["0.0.0.0:465"]
+lmtp = ["127.0.0.1:24"]
+
+[tls]
+cert = "/etc/tern/cert.pem"
+key = "/etc/tern/key.pem"
+min_version = "1.3"
+ciphers = "ECDHE+AESGCM"
+
+[auth]
+trusted_networks = ["10.0.0.0/8", "2001:db8::/32", "192.0.2.7"]
+max_failures_per_ip = 30
+max_failures_per_account = 5
+
+[limits]
+max_connections = 500
+max_connections_per_ip = 10
+max_line_length = 8192
+max_literal_size = 1048576
+max_message_size = 2097152
+preauth_timeout = 30
+idle_timeout = 3600
+max_bad_commands = 7
+)");
+  ASSERT_TRUE(c.ok()) << c.error();
+  EXPECT_EQ(c->hostname, "mail.example.com");
+  EXPECT_EQ(c->dataDir, "/var/lib/tern");
+  EXPECT_EQ(c->user, "tern");
+  EXPECT_EQ(c->logLevel, "warn");
+  EXPECT_EQ(c->workers, 4u);
+  EXPECT_EQ(c->blockingThreads, 8u);
+  EXPECT_TRUE(c->bootstrapDemo);
+  EXPECT_EQ(c->imap, (std::vector<std::string>{"0.0.0.0:143", "[::]:143"}));
+  EXPECT_EQ(c->imaps, (std::vector<std::string>{"127.0.0.1:993"}));
+  EXPECT_EQ(c->smtp, (std::vector<std::string>{"0.0.0.0:25"}));
+  EXPECT_EQ(c->submission, (std::vector<std::string>{"[::1]:587"}));
+  EXPECT_EQ(c->submissions, (std::vector<std::string>{"0.0.0.0:465"}));
+  EXPECT_EQ(c->lmtp, (std::vector<std::string>{"127.0.0.1:24"}));
+  EXPECT_EQ(c->tlsCert, "/etc/tern/cert.pem");
+  EXPECT_EQ(c->tlsKey, "/etc/tern/key.pem");
+  EXPECT_EQ(c->tlsMinVersion, "1.3");
+  EXPECT_EQ(c->tlsCiphers, "ECDHE+AESGCM");
+  EXPECT_EQ(c->trustedNetworks, (std::vector<std::string>{"10.0.0.0/8", "2001:db8::/32", "192.0.2.7"}));
+  EXPECT_EQ(c->maxFailuresPerIp, 30u);
+  EXPECT_EQ(c->maxFailuresPerAccount, 5u);
+  EXPECT_EQ(c->maxConnections, 500u);
+  EXPECT_EQ(c->maxConnectionsPerIp, 10u);
+  EXPECT_EQ(c->maxLineLength, 8192u);
+  EXPECT_EQ(c->maxLiteralSize, 1048576u);
+  EXPECT_EQ(c->maxMessageSize, 2097152u);
+  EXPECT_EQ(c->preAuthTimeout, 30s);
+  EXPECT_EQ(c->idleTimeout, 3600s);
+  EXPECT_EQ(c->maxBadCommands, 7u);
+}
+
+TEST(ConfigTest, EmptyFileGivesDefaults) {
+  std::string path;
+  auto c = load("# nothing here\n", &path);
+  ASSERT_TRUE(c.ok()) << c.error();
+  const Config defaults;
+  EXPECT_EQ(c->path, path);
+  EXPECT_EQ(c->hostname, defaults.hostname);
+  EXPECT_EQ(c->dataDir, "./var");
+  EXPECT_EQ(c->logLevel, "info");
+  EXPECT_FALSE(c->bootstrapDemo);
+  EXPECT_TRUE(c->imap.empty());
+  EXPECT_EQ(c->trustedNetworks, defaults.trustedNetworks);
+  EXPECT_EQ(c->maxLineLength, defaults.maxLineLength);
+  EXPECT_EQ(c->idleTimeout, 30min);
+}
+
+TEST(ConfigTest, PartialSectionKeepsOtherDefaults) {
+  auto c = load("[limits]\nmax_bad_commands = 3\n");
+  ASSERT_TRUE(c.ok()) << c.error();
+  EXPECT_EQ(c->maxBadCommands, 3u);
+  EXPECT_EQ(c->maxConnections, Config{}.maxConnections);
+}
+
+TEST(ConfigTest, DevelopmentConfigIsValid) {
+  auto c = load(developmentConfigText());
+  ASSERT_TRUE(c.ok()) << c.error();
+  EXPECT_EQ(c->hostname, "localhost");
+  EXPECT_EQ(c->dataDir, "./var");
+  EXPECT_TRUE(c->bootstrapDemo);
+  EXPECT_EQ(c->imap, (std::vector<std::string>{"127.0.0.1:1143"}));
+  EXPECT_EQ(c->imaps, (std::vector<std::string>{"127.0.0.1:1993"}));
+}
+
+TEST(ConfigTest, ShippedProductionExampleIsValid) {
+  // CMake compiles with absolute paths, so the checkout root is found from this file's name.
+  const std::string self = __FILE__;
+  const std::string root = self.substr(0, self.rfind("tests/app/"));
+  auto c = loadConfig(root + "dist/tern.toml");
+  ASSERT_TRUE(c.ok()) << c.error();
+  EXPECT_EQ(c->user, "tern");
+  EXPECT_EQ(c->dataDir, "/var/lib/tern");
+  EXPECT_EQ(c->imap, (std::vector<std::string>{"0.0.0.0:143", "[::]:143"}));
+  EXPECT_EQ(c->imaps, (std::vector<std::string>{"0.0.0.0:993", "[::]:993"}));
+  EXPECT_FALSE(c->bootstrapDemo);
+}
+
+struct BadCase {
+  const char* name;
+  const char* text;
+  int line;           // expected line in the message
+  const char* words;  // expected part of the message
+};
+
+TEST(ConfigTest, ErrorsNameFileAndLine) {
+  const BadCase cases[] = {
+      {"unknown key", "[server]\nhostname = \"a\"\n\nhostnmae = \"b\"\n", 4, "unknown key \"hostnmae\" in [server]"},
+      {"unknown section", "[server]\nhostname = \"a\"\n[imap]\nport = 1\n", 3, "unknown section [imap]"},
+      {"key outside section", "hostname = \"a\"\n", 1, "inside a section"},
+      {"bad type string", "[server]\n\nworkers = \"four\"\n", 3, "expected an integer, got a string"},
+      {"bad type bool", "[server]\nbootstrap_demo = \"yes\"\n", 2, "expected true or false"},
+      {"bad type array", "[listen]\nimap = \"127.0.0.1:143\"\n", 2, "expected an array of strings"},
+      {"array element type", "[listen]\nimap = [\n  \"127.0.0.1:143\",\n  143,\n]\n", 4, "expected a string, got an integer"},
+      {"bad address no port", "[listen]\nimap = [\"127.0.0.1\"]\n", 2, "invalid address \"127.0.0.1\""},
+      {"bad address port 0", "[listen]\nimaps = [\"127.0.0.1:0\"]\n", 2, "invalid address"},
+      {"bad address port range", "[listen]\nimaps = [\"127.0.0.1:65536\"]\n", 2, "invalid address"},
+      {"bad address v6 unbracketed", "[listen]\nimap = [\"::1:143\"]\n", 2, "invalid address"},
+      {"bad address hostname", "[listen]\nsmtp = [\"localhost:25\"]\n", 2, "invalid address"},
+      {"bad address on later line", "[listen]\nimap = [\n  \"127.0.0.1:143\",\n  \"1.2.3.4:x\"]\n", 4, "\"1.2.3.4:x\""},
+      {"bad network", "[auth]\ntrusted_networks = [\"10.0.0.0/33\"]\n", 2, "invalid network"},
+      {"out of range", "[limits]\nmax_line_length = 10\n", 2, "out of range 1000.."},
+      {"negative", "[limits]\nmax_connections = -1\n", 2, "out of range"},
+      {"zero failures", "[auth]\nmax_failures_per_ip = 0\n", 2, "out of range"},
+      {"bad log level", "[server]\nlog_level = \"verbose\"\n", 2, "expected one of \"debug\""},
+      {"bad tls version", "[tls]\nmin_version = \"1.0\"\n", 2, "invalid value \"1.0\""},
+      {"empty data dir", "[server]\ndata_dir = \"\"\n", 2, "must not be empty"},
+      {"section as value", "[server]\nhostname = \"a\"\n[listen.imap]\nx = 1\n", 3, "expected an array of strings, got a table"},
+      {"syntax error", "[server]\nhostname = \"unterminated\n", 2, ""},
+      {"duplicate key", "[server]\nworkers = 1\nworkers = 2\n", 3, ""},
+  };
+  for (const auto& c : cases) {
+    std::string path;
+    auto r = load(c.text, &path);
+    ASSERT_FALSE(r.ok()) << c.name;
+    const std::string prefix = path + ":" + std::to_string(c.line) + ": ";
+    EXPECT_EQ(r.error().rfind(prefix, 0), 0u) << c.name << ": " << r.error();
+    EXPECT_NE(r.error().find(c.words), std::string::npos) << c.name << ": " << r.error();
+    EXPECT_EQ(r.error().find('\n'), std::string::npos) << c.name << ": one line";
+  }
+}
+
+TEST(ConfigTest, CrossFieldChecks) {
+  auto r = load("[limits]\nmax_connections = 10\nmax_connections_per_ip = 11\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("max_connections_per_ip"), std::string::npos);
+  auto t = load("[tls]\ncert = \"/c.pem\"\n");
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.error().find("together"), std::string::npos);
+}
+
+TEST(ConfigTest, MissingFile) {
+  auto r = loadConfig("/nonexistent/tern.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().rfind("/nonexistent/tern.toml: ", 0), 0u) << r.error();
+}
+
+TEST(ConfigTest, ListenAddressParsing) {
+  struct Case {
+    const char* text;
+    bool ok;
+    const char* host;
+    uint16_t port;
+  };
+  const Case cases[] = {
+      {"127.0.0.1:1143", true, "127.0.0.1", 1143}, {"0.0.0.0:25", true, "0.0.0.0", 25},
+      {"[::]:993", true, "::", 993},               {"[::1]:65535", true, "::1", 65535},
+      {"127.0.0.1:0", false, "", 0},               {"127.0.0.1:", false, "", 0},
+      {":143", false, "", 0},                      {"[::1]143", false, "", 0},
+      {"[]:143", false, "", 0},                    {"256.0.0.1:143", false, "", 0},
+      {"127.0.0.1:+143", false, "", 0},            {"example.com:25", false, "", 0},
+  };
+  for (const auto& c : cases) {
+    auto a = parseListenAddress(c.text);
+    ASSERT_EQ(a.has_value(), c.ok) << c.text;
+    if (!c.ok) continue;
+    EXPECT_EQ(a->host, c.host) << c.text;
+    EXPECT_EQ(a->port, c.port) << c.text;
+  }
+  EXPECT_TRUE(isValidNetwork("0.0.0.0/0"));
+  EXPECT_TRUE(isValidNetwork("::/0"));
+  EXPECT_TRUE(isValidNetwork("fe80::/10"));
+  EXPECT_FALSE(isValidNetwork("::/129"));
+  EXPECT_FALSE(isValidNetwork("10.0.0.0/"));
+  EXPECT_FALSE(isValidNetwork("10.0.0/8"));
+}
+
+}  // namespace
+}  // namespace tern::app
