@@ -5,8 +5,10 @@ set -euo pipefail
 build=(cmake ninja-build g++ make pkg-config libasio-dev libssl-dev libsqlite3-dev libtomlplusplus-dev
        libcli11-dev libargon2-dev libgtest-dev libgmock-dev libbenchmark-dev openssl)
 test=(python3 curl isync sqlite3)
+fuzz=(clang libclang-rt-14-dev)
 want=("${build[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test[@]}")
+[ "${1:-}" = "--fuzz" ] && want+=("${fuzz[@]}")
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,4 +1,4 @@
-// The `tern` command line (CLI11): serve, domain/user/alias administration and config check.
+// The `tern` command line (CLI11): serve, domain/user/alias administration, config check and store check.
 // Input is the local administrator's argv and terminal; passwords are read from a no-echo prompt or
 // stdin, never argv (visible in ps), and are never printed or logged.
 #include "app/cli.h"
@@ -124,6 +124,7 @@ struct Options {
   std::string name;                  // domain or address
   std::vector<std::string> targets;  // alias targets
   bool passwordStdin = false;
+  bool repair = false;  // tern check --repair
 };
 
 tern::Result<Config, CliError> loadSelectedConfig(const Options& o) {
@@ -278,6 +279,22 @@ CliResult configCheck(const Options& o) {
   return {};
 }
 
+// Exit 0 when the store is consistent, 1 when problems were found (repaired or not: a second run
+// after --repair tells whether any remain).
+CliResult storeCheck(const Options& o) {
+  return withStore(o, [&](store::SqliteStore& s) -> CliResult {
+    auto r = s.check(o.repair);
+    if (!r) return runtime("cannot check the store: " + describe(r.error()));
+    for (const auto& p : r->problems) std::cout << p << "\n";
+    std::cout << r->mailboxes << " mailboxes, " << r->messages << " messages, " << r->blobs << " blobs checked: "
+              << r->problems.size() << " problems";
+    if (o.repair) std::cout << ", " << r->repaired << " repaired";
+    std::cout << "\n";
+    if (!r->problems.empty()) return tern::unexpected(CliError{kRuntimeError, ""});
+    return {};
+  });
+}
+
 }  // namespace
 
 int runCli(int argc, char** argv) {
@@ -343,6 +360,10 @@ int runCli(int argc, char** argv) {
   auto* config = app.add_subcommand("config", "Configuration tools");
   config->require_subcommand(1);
   on(config->add_subcommand("check", "Validate the config file"), configCheck);
+
+  auto* check = app.add_subcommand("check", "Verify the store (counters, UIDs, MODSEQs, blobs); exit 1 on problems");
+  check->add_flag("--repair", o.repair, "Fix what is safe: recount counters, raise UIDNEXT and HIGHESTMODSEQ");
+  on(check, storeCheck);
 
   try {
     app.parse(argc, argv);

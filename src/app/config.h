@@ -55,6 +55,13 @@ struct Config {
   std::chrono::seconds preAuthTimeout{60};
   std::chrono::seconds idleTimeout{30 * 60};  // authenticated, and IDLE (RFC 9051: at least 30 min)
   uint32_t maxBadCommands = 20;               // then BYE
+  // SMTP/LMTP (max_message_size and the connection limits above apply too)
+  size_t smtpMaxLineLength = 4096;            // command line, CRLF excluded (RFC 5321: at least 510)
+  uint32_t smtpMaxRecipients = 100;           // per message; more get 452 4.5.3 (RFC 5321 4.5.3.1.8)
+  std::chrono::seconds smtpCommandTimeout{300};  // RFC 5321 4.5.3.2.7: at least 5 minutes
+  std::chrono::seconds smtpDataTimeout{600};     // between DATA/BDAT reads
+  uint32_t smtpMaxErrors = 10;                // failed commands per session, then 421
+  uint32_t smtpMaxMessagesPerConnection = 100;
 };
 
 // A listen address: an IPv4 literal or a bracketed IPv6 literal, and a port 1-65535.
@@ -68,6 +75,8 @@ bool isValidNetwork(std::string_view text);
 
 // Reads and validates the file. Error: "FILE:LINE: message".
 tern::Result<Config, std::string> loadConfig(const std::string& path);
+// The same for text already in memory (fuzzing, tests); `path` only names it in error messages.
+tern::Result<Config, std::string> loadConfigFromString(std::string_view text, const std::string& path);
 // The development config `make run` uses (loopback, unprivileged ports, ./var).
 std::string developmentConfigText();
 

@@ -20,6 +20,7 @@
 #include "net/privileges.h"
 #include "net/runtime.h"
 #include "net/tls.h"
+#include "smtp/server/session.h"
 #include "store/sqlite/sqlite_store.h"
 #include "util/log.h"
 
@@ -119,6 +120,24 @@ int runServer(const Config& config) {
     return imap::server::runSession(imapContext, std::move(stream));
   };
 
+  smtp::server::SmtpSettings smtpSettings;
+  smtpSettings.hostname = config.hostname;
+  smtpSettings.maxMessageSize = config.maxMessageSize;
+  smtpSettings.maxLineLength = config.smtpMaxLineLength;
+  smtpSettings.maxRecipients = config.smtpMaxRecipients;
+  smtpSettings.commandTimeout = config.smtpCommandTimeout;
+  smtpSettings.dataTimeout = config.smtpDataTimeout;
+  smtpSettings.maxErrors = config.smtpMaxErrors;
+  smtpSettings.maxMessagesPerConnection = config.smtpMaxMessagesPerConnection;
+  auto smtpContext = std::shared_ptr<smtp::server::SmtpContext>(new smtp::server::SmtpContext{
+      *store, *store, store->blobs(), authenticator, runtime.blocking(), smtpSettings});
+  auto smtpFactory = [smtpContext](smtp::server::Service service) -> net::SessionFactory {
+    return [smtpContext, service](std::shared_ptr<net::Stream> stream) {
+      return smtp::server::runSession(smtpContext, service, std::move(stream));
+    };
+  };
+  const std::string smtpReject = "421 4.7.0 Too many connections\r\n";
+
   std::vector<std::unique_ptr<net::Listener>> listeners;
   auto addListener = [&](const char* name, const std::vector<std::string>& addresses, bool implicitTls,
                          net::SessionFactory factory, std::string reject) {
@@ -131,8 +150,12 @@ int runServer(const Config& config) {
   };
   addListener("imap", config.imap, false, imapFactory, "* BYE Too many connections\r\n");
   addListener("imaps", config.imaps, true, imapFactory, "* BYE Too many connections\r\n");
+  addListener("smtp", config.smtp, false, smtpFactory(smtp::server::Service::Inbound), smtpReject);
+  addListener("submission", config.submission, false, smtpFactory(smtp::server::Service::Submission), smtpReject);
+  addListener("submissions", config.submissions, true, smtpFactory(smtp::server::Service::Submissions), smtpReject);
+  addListener("lmtp", config.lmtp, false, smtpFactory(smtp::server::Service::Lmtp), smtpReject);
   if (listeners.empty()) {
-    log::error("serve") << "nothing to listen on: set [listen] imap or imaps";
+    log::error("serve") << "nothing to listen on: set [listen] imap, imaps, smtp, submission, submissions or lmtp";
     return 2;
   }
   for (auto& l : listeners) {
@@ -189,7 +212,7 @@ int runServer(const Config& config) {
         control,
         [&]() -> asio::awaitable<void> {
           asio::steady_timer t(control);
-          for (int i = 0; i < 50 && imapContext->activeSessions.load() > 0; ++i) {
+          for (int i = 0; i < 50 && imapContext->activeSessions.load() + smtpContext->activeSessions.load() > 0; ++i) {
             t.expires_after(std::chrono::milliseconds(100));
             co_await t.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
           }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "store/types.h"
@@ -82,6 +83,32 @@ class MailStore {
   // IMAP4rev1 \Recent: returns the first UID that is recent for the caller and advances the
   // mailbox's watermark to UIDNEXT, so exactly one session sees each message as recent.
   virtual Result<Uid> claimRecent(AccountId, MailboxId) = 0;
+
+  // --- parsed message structure (mime/serialize.h bytes): one per blob, shared by its copies ---
+  // For each blob id, its stored structure, or nullopt when none is stored yet or the account has no
+  // message with that blob (an account never reads another's data).
+  virtual Result<std::vector<std::optional<std::string>>> getStructures(AccountId,
+                                                                        const std::vector<std::string>& blobIds) = 0;
+  // Stores structures computed after the fact (messages stored before structures existed). Blobs the
+  // account has no message for are skipped; an existing structure is kept.
+  virtual Result<void> putStructures(AccountId,
+                                     const std::vector<std::pair<std::string, std::string>>& blobStructures) = 0;
+  // --- SMTP ---
+  // Local delivery: links one already-stored blob into the INBOX of every given account, all in one
+  // durable transaction (each account once, whatever the number of RCPTs that resolved to it).
+  // Accounts that vanished meanwhile are reported undelivered; the others are still delivered.
+  virtual Result<std::vector<DeliveryResult>> deliver(const std::vector<AccountId>& accounts,
+                                                      const NewMessage& message) = 0;
+  // Durable outbound queue: one message row and one row per recipient, in one transaction; every
+  // recipient is due now. Returns the message's queue id.
+  virtual Result<int64_t> enqueueOutbound(const OutboundMessage& message) = 0;
+  // Recipient rows due at or before `dueBy` (unix seconds), oldest due first, at most `limit`.
+  virtual Result<std::vector<QueueEntry>> listOutbound(int64_t dueBy, size_t limit) = 0;
+  // Both of the above in one transaction, for a message with local and remote recipients: either
+  // every local copy and every queue row commit, or nothing does (a retried message is not duplicated).
+  virtual Result<std::vector<DeliveryResult>> deliverAndEnqueue(const std::vector<AccountId>& accounts,
+                                                                const NewMessage& message,
+                                                                const OutboundMessage& outbound) = 0;
 };
 
 }  // namespace tern::store

@@ -103,6 +103,9 @@ struct NewMessage {
   uint64_t size = 0;
   Flags flags;
   DateTime internalDate;
+  // The parsed structure (mime::serializeMessage of mime::parseMessage), stored per blob in the same
+  // transaction; empty when the caller did not parse (it is then computed on first need).
+  std::string structure;
 };
 
 struct AppendResult {
@@ -152,6 +155,53 @@ struct Account {
 struct Alias {
   std::string address;               // "local@domain" or catch-all "@domain"
   std::vector<std::string> targets;  // account addresses
+};
+
+// --- local delivery and the outbound queue (SMTP) ---
+
+// One local recipient's outcome of MailStore::deliver.
+struct DeliveryResult {
+  AccountId account = 0;
+  bool delivered = false;    // false: the account (or its INBOX) no longer exists
+  MailboxId mailbox = 0;     // the INBOX it went to
+  Uid uid = 0;
+};
+
+// One remote recipient of a queued message, with its RFC 3461 DSN parameters as received.
+struct OutboundRecipient {
+  std::string address;       // the forward path as it will be sent (no brackets)
+  std::string notify;        // "" (not given), "NEVER", or a comma list of SUCCESS, FAILURE, DELAY
+  std::string orcpt;         // "" or "addr-type;xtext" exactly as received
+};
+
+struct OutboundMessage {
+  std::string sender;        // reverse path ("" for the null sender)
+  std::string blobId;        // already stored durably
+  uint64_t size = 0;
+  std::string ret;           // "" / "FULL" / "HDRS"
+  std::string envid;         // "" or the decoded ENVID
+  bool smtputf8 = false;
+  bool eightBit = false;     // BODY=8BITMIME
+  AccountId submitter = 0;   // the authenticated account (0: none)
+  std::vector<OutboundRecipient> recipients;
+};
+
+// One queue row (one recipient of one message), as a delivery scheduler sees it.
+struct QueueEntry {
+  int64_t id = 0;            // recipient row id
+  int64_t messageId = 0;
+  std::string sender;
+  std::string blobId;
+  uint64_t size = 0;
+  std::string ret;
+  std::string envid;
+  bool smtputf8 = false;
+  bool eightBit = false;
+  OutboundRecipient recipient;
+  int64_t created = 0;       // unix seconds
+  int64_t nextAttempt = 0;   // unix seconds
+  uint32_t attempts = 0;
+  std::string lastError;
 };
 
 }  // namespace tern::store

@@ -182,6 +182,13 @@ TEST(ConfigTest, ErrorsNameFileAndLine) {
       {"section as value", "[server]\nhostname = \"a\"\n[listen.imap]\nx = 1\n", 3, "expected an array of strings, got a table"},
       {"syntax error", "[server]\nhostname = \"unterminated\n", 2, ""},
       {"duplicate key", "[server]\nworkers = 1\nworkers = 2\n", 3, ""},
+      // Invalid TOML that made toml++ 3.3 reach __builtin_unreachable (fuzz_config).
+      {"non-ASCII after a value", "[server]\nworkers = 1\xc3\xa9\n", 2, "non-ASCII text is only allowed in comments"},
+      {"non-ASCII in a string", "[server]\ndata_dir = \"/srv/caf\xc3\xa9\"\n", 2, "non-ASCII"},
+      {"non-ASCII after line-ending backslash", "[server]\nuser = \"\"\"a\\\n\xc3\xa9\"\"\"\n", 3, "non-ASCII"},
+      {"number running into a string", "[server]\nworkers = 07'\xef\xba\xbf'\n", 2, "non-ASCII"},
+      {"non-ASCII key", "# caf\xc3\xa9\n[server]\n\xc3\xa9 = 1\n", 3, "non-ASCII"},
+      {"non-ASCII after multi-line string", "[server]\nuser = \"\"\"a\n\"\"\"\xe3\x80\x81\n", 3, "non-ASCII"},
   };
   for (const auto& c : cases) {
     std::string path;
@@ -240,4 +247,33 @@ TEST(ConfigTest, ListenAddressParsing) {
 }
 
 }  // namespace
+TEST(ConfigTest, SmtpLimits) {
+  using namespace std::chrono_literals;
+  auto c = load("[limits]\nsmtp_max_recipients = 5\nsmtp_max_line_length = 1000\nsmtp_command_timeout = 60\n"
+                "smtp_data_timeout = 120\nsmtp_max_errors = 3\nsmtp_max_messages_per_connection = 7\n");
+  ASSERT_TRUE(c.ok()) << c.error();
+  EXPECT_EQ(c->smtpMaxRecipients, 5u);
+  EXPECT_EQ(c->smtpMaxLineLength, 1000u);
+  EXPECT_EQ(c->smtpCommandTimeout, 60s);
+  EXPECT_EQ(c->smtpDataTimeout, 120s);
+  EXPECT_EQ(c->smtpMaxErrors, 3u);
+  EXPECT_EQ(c->smtpMaxMessagesPerConnection, 7u);
+  // RFC 5321 4.5.3.1.4 needs 512 octets per command line; smaller is refused.
+  EXPECT_FALSE(load("[limits]\nsmtp_max_line_length = 100\n").ok());
+  EXPECT_FALSE(load("[limits]\nsmtp_max_recipients = 0\n").ok());
+  // RFC 5321 4.5.3.1.8: at least 100 recipients must be accepted by default.
+  EXPECT_GE(Config{}.smtpMaxRecipients, 100u);
+}
+
+TEST(ConfigTest, NonAsciiInCommentsAndEscapesIsFine) {
+  auto r = loadConfigFromString(
+      "# caf\xc3\xa9\n[server]\nhostname = \"a\" # na\xc3\xafve \"\n"
+      "data_dir = \"/srv/caf\\u00e9 # \\\" x\"\nuser = '''\nb#''' # \xc3\xa9\n",
+      "mem.toml");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->dataDir, "/srv/caf\xc3\xa9 # \" x");
+  EXPECT_EQ(r->user, "b#");
+  EXPECT_EQ(r->path, "mem.toml");
+}
+
 }  // namespace tern::app

@@ -63,6 +63,11 @@ class TernServer:
         self.log_path = os.path.join(self.dir, "server.log")
         self.imap_port = free_port()
         self.imaps_port = free_port() if imaps else None
+        # SMTP services: inbound MX (25), submission (587, STARTTLS), submissions (465, TLS), LMTP.
+        self.smtp_port = free_port()
+        self.submission_port = free_port()
+        self.submissions_port = free_port()
+        self.lmtp_port = free_port()
         self.limits = dict(limits or {})
         self.trusted_networks = ["127.0.0.1/32", "::1/128"] if trusted_networks is None else trusted_networks
         self.log_level = log_level
@@ -87,6 +92,12 @@ class TernServer:
         ]
         if self.imaps_port:
             lines.append("imaps = %s" % toml_list(["127.0.0.1:%d" % self.imaps_port]))
+        lines += [
+            "smtp = %s" % toml_list(["127.0.0.1:%d" % self.smtp_port]),
+            "submission = %s" % toml_list(["127.0.0.1:%d" % self.submission_port]),
+            "submissions = %s" % toml_list(["127.0.0.1:%d" % self.submissions_port]),
+            "lmtp = %s" % toml_list(["127.0.0.1:%d" % self.lmtp_port]),
+        ]
         lines += ["", "[auth]", "trusted_networks = %s" % toml_list(self.trusted_networks)]
         if self.limits:
             lines += ["", "[limits]"] + ["%s = %d" % (k, v) for k, v in self.limits.items()]
@@ -115,6 +126,7 @@ class TernServer:
                                      stdout=self._log, stderr=self._log)
         deadline = time.monotonic() + timeout
         ports = [self.imap_port] + ([self.imaps_port] if self.imaps_port else [])
+        ports += [self.smtp_port, self.submission_port, self.submissions_port, self.lmtp_port]
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("tern serve exited with %s during start-up:\n%s" % (self.proc.returncode, self.log_text()))

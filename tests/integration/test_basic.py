@@ -520,7 +520,6 @@ class MessageTest(ServerTestCase):
         self.assertEqual(r.status_of(tagged), "BAD")
         r.ok("NOOP")
 
-    @unittest.skip("content SEARCH is built with the message-parsing issue (next commit)")
     def test_search_by_header_and_text(self):
         uids = {n: self.append(make_message("hdr-" + n, body="needle-%s in the body\r\n" % n))[1] for n in "abc"}
         r = self.raw_login()

@@ -235,9 +235,34 @@ struct Search {
   bool operator==(const Search&) const = default;
 };
 
+// SORT (RFC 5256, RFC 5957 DISPLAY keys) and ESORT's RETURN options (RFC 5267).
+struct SortCriterion {
+  enum class Key { Arrival, Cc, Date, From, Size, Subject, To, DisplayFrom, DisplayTo } key = Key::Arrival;
+  bool reverse = false;
+  bool operator==(const SortCriterion&) const = default;
+};
+struct Sort {
+  bool uid = false;
+  std::vector<SortCriterion> criteria;
+  std::string charset;  // as sent; the session accepts UTF-8 and US-ASCII
+  SearchKey key;        // Kind::And over the listed keys
+  bool esearch = false;                    // RETURN (...) given: answer with ESEARCH
+  std::vector<std::string> returnOptions;  // uppercased: MIN MAX ALL COUNT (SAVE refused by the session)
+  bool operator==(const Sort&) const = default;
+};
+// THREAD (RFC 5256).
+struct Thread {
+  bool uid = false;
+  enum class Algorithm { OrderedSubject, References } algorithm = Algorithm::References;
+  std::string charset;
+  SearchKey key;  // Kind::And over the listed keys
+  bool operator==(const Thread&) const = default;
+};
+
 using CommandBody = std::variant<Capability, Noop, Logout, StartTls, Authenticate, Login, Enable, Id,
                                  Namespace, Select, Create, Delete, Rename, Subscribe, List, Status, Append,
-                                 Idle, Check, Close, Unselect, Expunge, Copy, Store, Fetch, Search>;
+                                 Idle, Check, Close, Unselect, Expunge, Copy, Store, Fetch, Search, Sort,
+                                 Thread>;
 
 struct Command {
   std::string tag;

@@ -403,6 +403,7 @@ class Parser {
         if (iequals(verb, "IDLE")) return (body = Idle{}, true);
         if (iequals(verb, "COPY")) return copy(body, false, false);
         if (iequals(verb, "MOVE")) return copy(body, false, true);
+        if (iequals(verb, "SORT")) return sort(body, false);
         break;
       case 5:
         if (iequals(verb, "LOGIN")) return login(body);
@@ -421,6 +422,7 @@ class Parser {
         if (iequals(verb, "STATUS")) return status(body);
         if (iequals(verb, "APPEND")) return append(body);
         if (iequals(verb, "SEARCH")) return search(body, false);
+        if (iequals(verb, "THREAD")) return thread(body, false);
         break;
       case 7:
         if (iequals(verb, "EXAMINE")) return select(body, true);
@@ -458,6 +460,8 @@ class Parser {
     std::string_view verb = atom();
     if (iequals(verb, "FETCH")) return fetch(body, true);
     if (iequals(verb, "SEARCH")) return search(body, true);
+    if (iequals(verb, "SORT")) return sort(body, true);
+    if (iequals(verb, "THREAD")) return thread(body, true);
     if (iequals(verb, "STORE")) return store(body, true);
     if (iequals(verb, "COPY")) return copy(body, true, false);
     if (iequals(verb, "MOVE")) return copy(body, true, true);
@@ -1090,13 +1094,88 @@ class Parser {
       s.charset = std::move(cs);
       if (!sp()) return false;
     }
-    while (true) {
-      if (!checkCount(s.key.children.size())) return false;
-      s.key.children.emplace_back();
-      if (!searchKey(s.key.children.back())) return false;
-      if (!consume(' ')) break;
-    }
+    if (!searchKeys(s.key)) return false;
     body = std::move(s);
+    return true;
+  }
+
+  // One or more search keys separated by SP, as children of an And key.
+  bool searchKeys(SearchKey& and_) {
+    while (true) {
+      if (!checkCount(and_.children.size())) return false;
+      and_.children.emplace_back();
+      if (!searchKey(and_.children.back())) return false;
+      if (!consume(' ')) return true;
+    }
+  }
+
+  // charset = atom / quoted (mandatory in SORT and THREAD)
+  bool charset(std::string& out) {
+    if (peek() == '"') return quoted(out);
+    std::string_view a = atom();
+    if (a.empty()) return fail("Expected charset");
+    out.assign(a);
+    return true;
+  }
+
+  // sort = ["UID" SP] "SORT" [SP "RETURN" SP (options)] SP sort-criteria SP charset SP search-key
+  bool sort(CommandBody& body, bool isUid) {
+    using K = SortCriterion::Key;
+    Sort s;
+    s.uid = isUid;
+    s.key.kind = SearchKey::Kind::And;
+    if (!sp()) return false;
+    if (peekKeyword("RETURN")) {
+      pos_ += 6;
+      s.esearch = true;
+      if (!sp() || !atomList(s.returnOptions, true) || !sp()) return false;
+      for (const auto& o : s.returnOptions) {
+        if (o != "MIN" && o != "MAX" && o != "ALL" && o != "COUNT" && o != "SAVE") {
+          return fail("Unknown sort return option");
+        }
+      }
+    }
+    if (!expect('(', "Expected sort criteria")) return false;
+    while (true) {
+      if (!checkCount(s.criteria.size())) return false;
+      SortCriterion c;
+      std::string_view w = atom();
+      if (iequals(w, "REVERSE")) {
+        c.reverse = true;
+        if (!sp()) return false;
+        w = atom();
+      }
+      if (iequals(w, "ARRIVAL")) c.key = K::Arrival;
+      else if (iequals(w, "CC")) c.key = K::Cc;
+      else if (iequals(w, "DATE")) c.key = K::Date;
+      else if (iequals(w, "FROM")) c.key = K::From;
+      else if (iequals(w, "SIZE")) c.key = K::Size;
+      else if (iequals(w, "SUBJECT")) c.key = K::Subject;
+      else if (iequals(w, "TO")) c.key = K::To;
+      else if (iequals(w, "DISPLAYFROM")) c.key = K::DisplayFrom;
+      else if (iequals(w, "DISPLAYTO")) c.key = K::DisplayTo;
+      else return fail("Unknown sort criterion");
+      s.criteria.push_back(c);
+      if (consume(')')) break;
+      if (!sp()) return false;
+    }
+    if (!sp() || !charset(s.charset) || !sp() || !searchKeys(s.key)) return false;
+    body = std::move(s);
+    return true;
+  }
+
+  // thread = ["UID" SP] "THREAD" SP thread-alg SP search-charset 1*(SP search-key)
+  bool thread(CommandBody& body, bool isUid) {
+    Thread t;
+    t.uid = isUid;
+    t.key.kind = SearchKey::Kind::And;
+    if (!sp()) return false;
+    std::string_view alg = atom();
+    if (iequals(alg, "ORDEREDSUBJECT")) t.algorithm = Thread::Algorithm::OrderedSubject;
+    else if (iequals(alg, "REFERENCES")) t.algorithm = Thread::Algorithm::References;
+    else return fail("Unknown thread algorithm");
+    if (!sp() || !charset(t.charset) || !sp() || !searchKeys(t.key)) return false;
+    body = std::move(t);
     return true;
   }
 };

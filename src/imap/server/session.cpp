@@ -58,8 +58,9 @@ constexpr std::array<CommandRule, std::variant_size_v<CommandBody>> kRules = {{
     {"APPEND", kAuth | kSelected}, {"IDLE", kAuth | kSelected}, {"CHECK", kSelected},
     {"CLOSE", kSelected},      {"UNSELECT", kSelected}, {"EXPUNGE", kSelected}, {"COPY", kSelected},
     {"STORE", kSelected},      {"FETCH", kSelected},    {"SEARCH", kSelected},
+    {"SORT", kSelected},       {"THREAD", kSelected},
 }};
-static_assert(std::variant_size_v<CommandBody> == 26, "update kRules with CommandBody");
+static_assert(std::variant_size_v<CommandBody> == 28, "update kRules with CommandBody");
 
 uint8_t stateBit(SessionState s) {
   switch (s) {
@@ -179,7 +180,8 @@ asio::awaitable<std::optional<std::string>> Session::readLine(std::chrono::milli
       co_return std::nullopt;
     }
     if (got) co_return line;
-    if (!co_await readMore(timeout)) co_return std::nullopt;
+    const bool flowing = co_await readMore(timeout);
+    if (!flowing) co_return std::nullopt;
   }
 }
 
@@ -199,7 +201,8 @@ std::string Session::capabilities() const {
   caps += " LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT";
   if (state_ != SessionState::NotAuthenticated)
     caps += " UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE MULTIAPPEND"
-            " ESEARCH SEARCHRES STATUS=SIZE UTF8=ACCEPT";
+            " ESEARCH SEARCHRES STATUS=SIZE UTF8=ACCEPT"
+            " BINARY PREVIEW SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES";
   return caps;
 }
 
@@ -321,6 +324,8 @@ asio::awaitable<void> Session::dispatch(Command& cmd) {
         else if constexpr (std::is_same_v<T, Store>) { allowExpunge = c.uid; co_await cmdStore(tag, c); }
         else if constexpr (std::is_same_v<T, Fetch>) { allowExpunge = c.uid; co_await cmdFetch(tag, c); }
         else if constexpr (std::is_same_v<T, Search>) { allowExpunge = c.uid; co_await cmdSearch(tag, c); }
+        else if constexpr (std::is_same_v<T, Sort>) { allowExpunge = c.uid; co_await cmdSort(tag, c); }
+        else if constexpr (std::is_same_v<T, Thread>) { allowExpunge = c.uid; co_await cmdThread(tag, c); }
       },
       cmd.body);
   if (view_ && !closing_ && (dirty_ || forceRefresh)) co_await refresh(allowExpunge);
@@ -336,9 +341,12 @@ asio::awaitable<void> Session::run() {
     auto ev = reader_.feed(avail);
     inPos_ = in_.size() - avail.size();
     switch (ev.status) {
-      case CommandReader::Status::NeedMore:
-        if (!co_await readMore(currentTimeout())) closing_ = true;
+      case CommandReader::Status::NeedMore: {
+        // A named result, not `if (!co_await ...)`: g++ 12 miscompiles co_await in some conditions.
+        const bool flowing = co_await readMore(currentTimeout());
+        if (!flowing) closing_ = true;
         break;
+      }
       case CommandReader::Status::NeedLiteral:
         send("+ Ready for literal data\r\n");
         reader_.acceptLiteral();

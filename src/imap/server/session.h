@@ -14,6 +14,7 @@
 #include "imap/protocol/reader.h"
 #include "imap/server/context.h"
 #include "imap/server/mailbox_view.h"
+#include "imap/server/sort.h"
 #include "net/runtime.h"
 #include "net/stream.h"
 #include "store/change_hub.h"
@@ -111,6 +112,16 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<void> cmdStore(const std::string& tag, const Store& c);
   asio::awaitable<void> cmdFetch(const std::string& tag, const Fetch& c);
   asio::awaitable<void> cmdSearch(const std::string& tag, const Search& c);
+  // The MSNs (ascending) matching a search key, for SEARCH, SORT and THREAD; nullopt after a tagged
+  // NO/BAD has been queued (bad charset, store failure).
+  asio::awaitable<std::optional<std::vector<uint32_t>>> searchMatches(const std::string& tag,
+                                                                       const std::optional<std::string>& charset,
+                                                                       const SearchKey& key);
+  asio::awaitable<std::optional<std::vector<SortItem>>> sortItems(
+      const std::string& tag, const std::vector<uint32_t>& msns, bool uid,
+      std::vector<std::shared_ptr<const mime::ParsedMessage>>& keep);
+  asio::awaitable<void> cmdSort(const std::string& tag, const Sort& c);
+  asio::awaitable<void> cmdThread(const std::string& tag, const Thread& c);
   asio::awaitable<void> idlePusher();
   asio::awaitable<void> finishLogin(const std::string& tag, const store::Account& account);
   asio::awaitable<void> authFailed(const std::string& tag, std::chrono::milliseconds delay, bool throttled);

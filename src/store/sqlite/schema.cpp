@@ -94,7 +94,47 @@ CREATE TABLE tombstones (
 CREATE INDEX tombstones_modseq ON tombstones(mailbox_id, modseq);
 )sql";
 
-constexpr const char* kMigrations[] = {kV1};
+// Version 2: the parsed MIME structure (mime/serialize.h) per blob, written with the message at APPEND
+// or delivery and shared by every copy. Messages stored before version 2 have no row; the IMAP server
+// parses them on first need and stores the result then, so no bulk re-parse runs at upgrade.
+constexpr const char* kV2 = R"sql(
+CREATE TABLE blob_structure (
+  blob_id TEXT PRIMARY KEY,
+  structure BLOB NOT NULL
+);
+)sql";
+
+// Version 3: the durable outbound queue (SMTP submission to other domains). One row per message
+// (reverse path, blob, RFC 3461 RET/ENVID) and one per recipient (NOTIFY, ORCPT, retry state), so a
+// delivery worker can retry and report each recipient on its own.
+constexpr const char* kV3 = R"sql(
+CREATE TABLE outbound_messages (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  sender TEXT NOT NULL,
+  blob_id TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  ret TEXT NOT NULL DEFAULT '',
+  envid TEXT NOT NULL DEFAULT '',
+  smtputf8 INTEGER NOT NULL DEFAULT 0,
+  eightbit INTEGER NOT NULL DEFAULT 0,
+  account_id INTEGER NOT NULL DEFAULT 0,
+  created INTEGER NOT NULL
+);
+CREATE INDEX outbound_messages_blob ON outbound_messages(blob_id);
+CREATE TABLE outbound_recipients (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  message_id INTEGER NOT NULL REFERENCES outbound_messages(id) ON DELETE CASCADE,
+  recipient TEXT NOT NULL,
+  notify TEXT NOT NULL DEFAULT '',
+  orcpt TEXT NOT NULL DEFAULT '',
+  next_attempt INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX outbound_recipients_due ON outbound_recipients(next_attempt);
+)sql";
+
+constexpr const char* kMigrations[] = {kV1, kV2, kV3};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
 }  // namespace

@@ -6,7 +6,7 @@
 
 namespace tern::store::sqlite {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 3;
 
 Result<void> migrate(Db& db);
 

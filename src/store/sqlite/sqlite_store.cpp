@@ -397,6 +397,22 @@ Result<void> insertMessage(Db& db, MailboxId mailbox, Uid uid, ModSeq modseq, co
   return st.run();
 }
 
+// The parsed structure of a blob; the first one stored wins (the blob is immutable, so all agree).
+Result<void> insertStructure(Db& db, const std::string& blobId, std::string_view structure) {
+  TERN_ASSIGN(st, db.prepare("INSERT INTO blob_structure(blob_id, structure) VALUES (?, ?) "
+                             "ON CONFLICT(blob_id) DO NOTHING"));
+  st.bindText(1, blobId).bindBlob(2, structure);
+  return st.run();
+}
+
+// Whether the account has a message with this blob (the messages_blob index makes this cheap).
+Result<bool> accountHasBlob(Db& db, AccountId account, const std::string& blobId) {
+  TERN_ASSIGN(st, db.prepare("SELECT 1 FROM messages JOIN mailboxes ON mailboxes.id = messages.mailbox_id "
+                             "WHERE messages.blob_id = ? AND mailboxes.account_id = ? LIMIT 1"));
+  st.bindText(1, blobId).bind(2, account);
+  return st.step();
+}
+
 // Deletes present messages and leaves tombstones with fresh MODSEQs (already allocated by caller
 // starting at `modseq`).
 Result<void> expungeRows(Db& db, MailboxId mailbox, const std::vector<MessageMeta>& rows, ModSeq modseq) {
@@ -1244,6 +1260,7 @@ Result<AppendResult> SqliteStore::append(AccountId account, MailboxId mailbox, c
       flags.keywords = std::move(kws);
       TERN_TRY(insertMessage(ctx.db, mailbox, firstUid + i, firstModSeq + i, flags, msgs[i].internalDate, now,
                              msgs[i].size, msgs[i].blobId));
+      if (!msgs[i].structure.empty()) TERN_TRY(insertStructure(ctx.db, msgs[i].blobId, msgs[i].structure));
       if (!(flags.system & kSeen)) ++unseen;
       if (flags.system & kDeleted) ++deleted;
       size += static_cast<int64_t>(msgs[i].size);
@@ -1368,5 +1385,183 @@ Result<Uid> SqliteStore::claimRecent(AccountId account, MailboxId mailbox) {
     return first;
   });
 }
+
+Result<std::vector<std::optional<std::string>>> SqliteStore::getStructures(AccountId account,
+                                                                         const std::vector<std::string>& blobIds) {
+  using Out = std::vector<std::optional<std::string>>;
+  return read<Out>([&](Db& db) -> Result<Out> {
+    Out out;
+    out.reserve(blobIds.size());
+    for (const auto& id : blobIds) {
+      TERN_ASSIGN(owned, accountHasBlob(db, account, id));
+      if (!owned) {
+        out.emplace_back();
+        continue;
+      }
+      TERN_ASSIGN(st, db.prepare("SELECT structure FROM blob_structure WHERE blob_id = ?"));
+      st.bindText(1, id);
+      TERN_ASSIGN(row, st.step());
+      if (row)
+        out.emplace_back(st.text(0));
+      else
+        out.emplace_back();
+    }
+    return out;
+  });
+}
+
+Result<void> SqliteStore::putStructures(AccountId account,
+                                        const std::vector<std::pair<std::string, std::string>>& blobStructures) {
+  if (blobStructures.empty()) return {};
+  return write<void>([&](WriteCtx& ctx) -> Result<void> {
+    for (const auto& [id, structure] : blobStructures) {
+      TERN_ASSIGN(owned, accountHasBlob(ctx.db, account, id));
+      if (owned && !structure.empty()) TERN_TRY(insertStructure(ctx.db, id, structure));
+    }
+    return {};
+  });
+}
+
+// --- SMTP: local delivery and the outbound queue ---
+
+namespace {
+
+Result<std::vector<AccountId>> checkDelivery(const std::vector<AccountId>& accounts, const NewMessage& message) {
+  if (message.blobId.empty()) return fail(Errc::Invalid, "message without blob");
+  if (accounts.empty() || accounts.size() > 100000) return fail(Errc::Invalid, "bad recipient count");
+  TERN_TRY(validateFlags(message.flags));
+  std::vector<AccountId> unique;
+  for (AccountId a : accounts) {
+    if (std::find(unique.begin(), unique.end(), a) == unique.end()) unique.push_back(a);
+  }
+  return unique;
+}
+
+Result<void> checkOutbound(const OutboundMessage& m) {
+  if (m.blobId.empty()) return fail(Errc::Invalid, "message without blob");
+  if (m.recipients.empty() || m.recipients.size() > 100000) return fail(Errc::Invalid, "bad recipient count");
+  if (m.sender.size() > kMaxAddressBytes) return fail(Errc::Invalid, "sender too long");
+  for (const auto& r : m.recipients) {
+    if (r.address.empty() || r.address.size() > kMaxAddressBytes) return fail(Errc::Invalid, "bad recipient");
+  }
+  return {};
+}
+
+// Inside the writer's transaction: one message row per account's INBOX.
+Result<std::vector<DeliveryResult>> deliverIn(WriteCtx& ctx, const std::vector<AccountId>& unique,
+                                              const NewMessage& message) {
+  std::vector<DeliveryResult> out;
+  const DateTime now = nowDate();
+  bool structureStored = false;
+  for (AccountId account : unique) {
+    DeliveryResult r;
+    r.account = account;
+    TERN_ASSIGN(inbox, mailboxByName(ctx.db, account, "INBOX"));
+    if (!inbox) {  // the account was removed after RCPT
+      out.push_back(r);
+      continue;
+    }
+    TERN_ASSIGN(modseq, allocModSeq(ctx.db, account, 1));
+    TERN_ASSIGN(uid, allocUids(ctx.db, inbox->id, 1));
+    Flags flags = message.flags;
+    flags.system &= kSystemFlagMask;
+    TERN_ASSIGN(kws, canonicalKeywords(ctx.db, inbox->id, flags.keywords));
+    flags.keywords = std::move(kws);
+    TERN_TRY(insertMessage(ctx.db, inbox->id, uid, modseq, flags, message.internalDate, now, message.size,
+                           message.blobId));
+    if (!message.structure.empty() && !structureStored) {
+      TERN_TRY(insertStructure(ctx.db, message.blobId, message.structure));
+      structureStored = true;
+    }
+    TERN_TRY(setHighestModSeq(ctx.db, inbox->id, modseq));
+    TERN_TRY(adjustCounters(ctx.db, inbox->id, 1, (flags.system & kSeen) ? 0 : 1,
+                            (flags.system & kDeleted) ? 1 : 0, static_cast<int64_t>(message.size)));
+    ctx.touched.insert(inbox->id);
+    r.delivered = true;
+    r.mailbox = inbox->id;
+    r.uid = uid;
+    out.push_back(r);
+  }
+  return out;
+}
+
+// Inside the writer's transaction: the message row and one row per recipient, all due now.
+Result<int64_t> enqueueIn(WriteCtx& ctx, const OutboundMessage& m) {
+  const int64_t now = static_cast<int64_t>(::time(nullptr));
+  TERN_ASSIGN(st, ctx.db.prepare("INSERT INTO outbound_messages(sender, blob_id, size, ret, envid, smtputf8, "
+                                 "eightbit, account_id, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
+  st.bindText(1, m.sender).bindText(2, m.blobId).bind(3, static_cast<int64_t>(m.size)).bindText(4, m.ret);
+  st.bindText(5, m.envid).bind(6, m.smtputf8 ? 1 : 0).bind(7, m.eightBit ? 1 : 0).bind(8, m.submitter).bind(9, now);
+  TERN_ASSIGN(row, st.step());
+  if (!row) return fail(Errc::Internal, "queue insert returned no id");
+  const int64_t id = st.i64(0);
+  for (const auto& r : m.recipients) {
+    TERN_ASSIGN(ins, ctx.db.prepare("INSERT INTO outbound_recipients(message_id, recipient, notify, orcpt, "
+                                    "next_attempt) VALUES (?, ?, ?, ?, ?)"));
+    ins.bind(1, id).bindText(2, r.address).bindText(3, r.notify).bindText(4, r.orcpt).bind(5, now);
+    TERN_TRY(ins.run());
+  }
+  return id;
+}
+
+}  // namespace
+
+Result<std::vector<DeliveryResult>> SqliteStore::deliver(const std::vector<AccountId>& accounts,
+                                                         const NewMessage& message) {
+  TERN_ASSIGN(unique, checkDelivery(accounts, message));
+  return write<std::vector<DeliveryResult>>([&](WriteCtx& ctx) { return deliverIn(ctx, unique, message); });
+}
+
+Result<int64_t> SqliteStore::enqueueOutbound(const OutboundMessage& m) {
+  TERN_TRY(checkOutbound(m));
+  return write<int64_t>([&](WriteCtx& ctx) { return enqueueIn(ctx, m); });
+}
+
+Result<std::vector<DeliveryResult>> SqliteStore::deliverAndEnqueue(const std::vector<AccountId>& accounts,
+                                                                   const NewMessage& message,
+                                                                   const OutboundMessage& outbound) {
+  TERN_ASSIGN(unique, checkDelivery(accounts, message));
+  TERN_TRY(checkOutbound(outbound));
+  return write<std::vector<DeliveryResult>>([&](WriteCtx& ctx) -> Result<std::vector<DeliveryResult>> {
+    TERN_TRY(enqueueIn(ctx, outbound));
+    return deliverIn(ctx, unique, message);
+  });
+}
+
+Result<std::vector<QueueEntry>> SqliteStore::listOutbound(int64_t dueBy, size_t limit) {
+  return read<std::vector<QueueEntry>>([&](Db& db) -> Result<std::vector<QueueEntry>> {
+    TERN_ASSIGN(st, db.prepare("SELECT r.id, m.id, m.sender, m.blob_id, m.size, m.ret, m.envid, m.smtputf8, "
+                               "m.eightbit, r.recipient, r.notify, r.orcpt, m.created, r.next_attempt, "
+                               "r.attempts, r.last_error FROM outbound_recipients r JOIN outbound_messages m "
+                               "ON m.id = r.message_id WHERE r.next_attempt <= ? ORDER BY r.next_attempt, r.id "
+                               "LIMIT ?"));
+    st.bind(1, dueBy).bind(2, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
+    std::vector<QueueEntry> out;
+    for (;;) {
+      TERN_ASSIGN(row, st.step());
+      if (!row) break;
+      QueueEntry e;
+      e.id = st.i64(0);
+      e.messageId = st.i64(1);
+      e.sender = st.text(2);
+      e.blobId = st.text(3);
+      e.size = static_cast<uint64_t>(st.i64(4));
+      e.ret = st.text(5);
+      e.envid = st.text(6);
+      e.smtputf8 = st.i64(7) != 0;
+      e.eightBit = st.i64(8) != 0;
+      e.recipient.address = st.text(9);
+      e.recipient.notify = st.text(10);
+      e.recipient.orcpt = st.text(11);
+      e.created = st.i64(12);
+      e.nextAttempt = st.i64(13);
+      e.attempts = static_cast<uint32_t>(st.i64(14));
+      e.lastError = st.text(15);
+      out.push_back(std::move(e));
+    }
+    return out;
+  });
+}
+
 
 }  // namespace tern::store

@@ -79,6 +79,32 @@ class SqliteStore : public Directory, public MailStore {
   Result<CopyResult> copy(AccountId, MailboxId from, const std::vector<Uid>& uids, MailboxId to,
                           bool move) override;
   Result<Uid> claimRecent(AccountId, MailboxId) override;
+  Result<std::vector<std::optional<std::string>>> getStructures(AccountId,
+                                                                const std::vector<std::string>& blobIds) override;
+  Result<void> putStructures(AccountId,
+                             const std::vector<std::pair<std::string, std::string>>& blobStructures) override;
+
+  Result<std::vector<DeliveryResult>> deliver(const std::vector<AccountId>& accounts,
+                                              const NewMessage& message) override;
+  Result<int64_t> enqueueOutbound(const OutboundMessage& message) override;
+  Result<std::vector<QueueEntry>> listOutbound(int64_t dueBy, size_t limit) override;
+  Result<std::vector<DeliveryResult>> deliverAndEnqueue(const std::vector<AccountId>& accounts,
+                                                        const NewMessage& message,
+                                                        const OutboundMessage& outbound) override;
+
+  // Consistency check (check.cpp), behind `tern check`: integrity of the SQLite file, STATUS
+  // counters against a recount, UIDs below UIDNEXT and never both live and expunged, MODSEQs up to
+  // HIGHESTMODSEQ and the account counter, every referenced blob present with a matching SHA-256.
+  // With `repair`, what is safe to fix is fixed in one transaction: counters recounted, UIDNEXT,
+  // HIGHESTMODSEQ and the account MODSEQ raised. Missing or corrupt blobs are only reported.
+  struct CheckReport {
+    std::vector<std::string> problems;  // one line each, repaired ones included
+    size_t repaired = 0;                // how many of `problems` were fixed
+    size_t mailboxes = 0;
+    size_t messages = 0;
+    size_t blobs = 0;                   // distinct blobs verified
+  };
+  Result<CheckReport> check(bool repair);
 
   // --- for tests and metrics ---
   uint64_t commitCount() const { return commits_.load(); }  // committed write batches

@@ -45,7 +45,8 @@ asio::awaitable<void> Session::cmdStartTls(const std::string& tag) {
   }
   ok(tag, "Begin TLS negotiation now");
   emitTagged();
-  if (!co_await flush()) co_return;
+  const bool flowing = co_await flush();
+  if (!flowing) co_return;
   // Anything the client pipelined after STARTTLS arrived in plaintext: throw it away (RFC 9051 6.2.1).
   in_.clear();
   inPos_ = 0;
@@ -127,7 +128,8 @@ asio::awaitable<void> Session::cmdAuthenticate(const std::string& tag, const Aut
           // SCRAM's server-final message goes in the success response code-less text? RFC 9051 allows
           // data with the tagged OK only via a continuation; send it as one and expect an empty reply.
           send("+ " + base64Encode(step.data) + "\r\n");
-          if (!co_await flush()) co_return;
+          const bool flowing = co_await flush();
+          if (!flowing) co_return;
           auto line = co_await readLine(std::chrono::seconds(60));
           if (!line) co_return;
           if (!line->empty()) {
@@ -149,7 +151,8 @@ asio::awaitable<void> Session::cmdAuthenticate(const std::string& tag, const Aut
         co_return;
       case auth::SaslMechanism::Step::Kind::Challenge: {
         send("+ " + base64Encode(step.data) + "\r\n");
-        if (!co_await flush()) co_return;
+        const bool flowing = co_await flush();
+        if (!flowing) co_return;
         auto line = co_await readLine(std::chrono::seconds(60));
         if (!line) co_return;
         if (*line == "*") {

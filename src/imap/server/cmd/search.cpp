@@ -1,11 +1,18 @@
-// SEARCH over what the view knows (flags, sizes, dates, UIDs, sequence numbers), with NOT/OR/AND,
-// ESEARCH results (RETURN MIN MAX COUNT ALL SAVE) and SEARCHRES's saved result "$". Keys that need
-// message content are refused cleanly until the MIME parser lands.
+// SEARCH: flags, sizes, dates, UIDs and sequence numbers from the view; address, subject and sent-date
+// keys from the stored parse; HEADER from the mapped header bytes; BODY/TEXT from the decoded text
+// parts of the blob. NOT/OR/AND, ESEARCH results (RETURN MIN MAX COUNT ALL SAVE), SEARCHRES "$".
+// Matching is case-insensitive on decoded UTF-8 (message_text.h folding). Search strings are untrusted
+// but only compared; nesting is bounded by the parser.
 #include <algorithm>
 #include <ctime>
 
 #include "imap/protocol/response.h"
+#include "imap/server/message_text.h"
 #include "imap/server/session.h"
+#include "imap/server/structures.h"
+#include "mime/encoded_words.h"
+#include "mime/header_fields.h"
+#include "util/log.h"
 #include "util/strings.h"
 
 namespace tern::imap::server {
@@ -30,16 +37,41 @@ bool contentKey(SearchKey::Kind k) {
   using K = SearchKey::Kind;
   switch (k) {
     case K::Bcc: case K::Body: case K::Cc: case K::From: case K::Subject: case K::Text: case K::To:
-    case K::Header: case K::SentBefore: case K::SentOn: case K::SentSince: case K::ModSeq:
+    case K::Header: case K::SentBefore: case K::SentOn: case K::SentSince:
       return true;
     default:
       return false;
   }
 }
 
-bool anyContentKey(const SearchKey& k) {
-  if (contentKey(k.kind)) return true;
-  return std::any_of(k.children.begin(), k.children.end(), anyContentKey);
+template <class Pred>
+bool anyKey(const SearchKey& k, Pred pred) {
+  if (pred(k.kind)) return true;
+  return std::any_of(k.children.begin(), k.children.end(), [&](const SearchKey& c) { return anyKey(c, pred); });
+}
+
+// Search strings folded once per query, not once per message.
+void foldNeedles(SearchKey& k) {
+  if (contentKey(k.kind)) k.text = foldCase(k.text);
+  for (auto& c : k.children) foldNeedles(c);
+}
+
+// What content keys look at for one message; the decoded texts are built on first use.
+struct MessageContent {
+  const mime::ParsedMessage* parsed = nullptr;
+  std::shared_ptr<const store::Blob> blob;
+  std::optional<mime::HeaderBlock> header;
+  std::optional<std::string> body;        // folded decoded text parts
+  std::optional<std::string> headerText;  // folded decoded header
+};
+
+bool addressesMatch(const std::vector<mime::Address>& list, std::string_view needle) {
+  for (const auto& a : list) {
+    if (a.kind != mime::Address::Kind::Mailbox) continue;
+    std::string s = mime::decodeEncodedWords(a.name) + " <" + a.addrSpec() + ">";
+    if (containsFolded(s, needle)) return true;
+  }
+  return false;
 }
 
 bool hasKeyword(const store::Flags& f, std::string_view kw) {
@@ -101,6 +133,55 @@ struct Evaluator {
       case K::Younger: return m.internalDate.unixSeconds >= now - static_cast<int64_t>(k.number);
       case K::Uid: return inSet(k.set, true, msn);
       case K::SequenceSet: return inSet(k.set, false, msn);
+      default: return content ? matchContent(k) : false;
+    }
+  }
+
+  MessageContent* content = nullptr;  // the message being matched (content keys only)
+
+  bool matchContent(const SearchKey& k) const {
+    using K = SearchKey::Kind;
+    MessageContent& c = *content;
+    if (!c.parsed) return false;
+    const mime::Envelope& env = c.parsed->envelope;
+    switch (k.kind) {
+      case K::From: return addressesMatch(env.from, k.text);
+      case K::To: return addressesMatch(env.to, k.text);
+      case K::Cc: return addressesMatch(env.cc, k.text);
+      case K::Bcc: return addressesMatch(env.bcc, k.text);
+      case K::Subject: return containsFolded(c.parsed->sort.subject, k.text);
+      case K::SentBefore: case K::SentOn: case K::SentSince: {
+        const auto& d = c.parsed->sort.date;
+        if (!d) return false;  // no usable Date: header
+        const int64_t day = floorDiv(d->unixTime + d->zoneMinutes * 60LL, 86400);
+        const int64_t want = daysFromCivil(k.date.year, k.date.month, k.date.day);
+        return k.kind == K::SentBefore ? day < want : k.kind == K::SentOn ? day == want : day >= want;
+      }
+      case K::Header: {
+        if (!c.blob) return false;
+        if (!c.header) {
+          const auto& root = c.parsed->root;
+          std::string_view bytes = c.blob->bytes();
+          std::string_view h = bytes.substr(0, std::min(bytes.size(), root.headerOffset + root.headerSize));
+          c.header = mime::parseHeaderFields(h);
+        }
+        for (const auto& f : c.header->fields)
+          if (iequals(f.name, k.field) && containsFolded(mime::decodeEncodedWords(f.value), k.text)) return true;
+        return false;
+      }
+      case K::Body: case K::Text: {
+        if (!c.blob) return false;
+        if (!c.body) c.body = foldCase(bodyText(c.blob->bytes(), *c.parsed));
+        if (c.body->find(k.text) != std::string::npos) return true;
+        if (k.kind == K::Body) return false;
+        if (!c.headerText) {
+          const auto& root = c.parsed->root;
+          std::string_view bytes = c.blob->bytes();
+          c.headerText = foldCase(mime::decodeEncodedWords(
+              mime::headerTextToUtf8(bytes.substr(0, std::min(bytes.size(), root.headerOffset + root.headerSize)))));
+        }
+        return c.headerText->find(k.text) != std::string::npos;
+      }
       default: return false;
     }
   }
@@ -112,15 +193,23 @@ bool hasOption(const std::vector<std::string>& opts, std::string_view o) {
 
 }  // namespace
 
-asio::awaitable<void> Session::cmdSearch(const std::string& tag, const Search& c) {
-  if (c.charset && !iequals(*c.charset, "UTF-8") && !iequals(*c.charset, "US-ASCII")) {
+asio::awaitable<std::optional<std::vector<uint32_t>>> Session::searchMatches(const std::string& tag,
+                                                                              const std::optional<std::string>& charset,
+                                                                              const SearchKey& key) {
+  if (charset && !iequals(*charset, "UTF-8") && !iequals(*charset, "US-ASCII")) {
     no(tag, "BADCHARSET (UTF-8 US-ASCII)", "Unsupported charset");
-    co_return;
+    co_return std::nullopt;
   }
-  if (anyContentKey(c.key)) {
-    bad(tag, "", "Search by message content is not supported yet");
-    co_return;
+  if (anyKey(key, [](SearchKey::Kind k) { return k == SearchKey::Kind::ModSeq; })) {
+    bad(tag, "", "CONDSTORE is not enabled");
+    co_return std::nullopt;
   }
+  using K = SearchKey::Kind;
+  const bool needStructure = anyKey(key, contentKey);
+  const bool needBlob = anyKey(key, [](K k) { return k == K::Header || k == K::Body || k == K::Text; });
+  SearchKey folded = key;
+  foldNeedles(folded);
+
   std::vector<uint32_t> saved;
   for (store::Uid u : savedSearch_)
     if (auto msn = view_->msnOf(u)) saved.push_back(*msn);
@@ -128,8 +217,50 @@ asio::awaitable<void> Session::cmdSearch(const std::string& tag, const Search& c
   Evaluator ev{*view_, &saved, !rev2_, static_cast<int64_t>(std::time(nullptr))};
 
   std::vector<uint32_t> matches;
-  for (uint32_t msn = 1; msn <= view_->exists(); ++msn)
-    if (!view_->at(msn).expungePending && ev.match(c.key, msn)) matches.push_back(msn);
+  if (!needStructure) {
+    for (uint32_t msn = 1; msn <= view_->exists(); ++msn)
+      if (!view_->at(msn).expungePending && ev.match(folded, msn)) matches.push_back(msn);
+    co_return matches;
+  }
+  // Content keys: in chunks on the blocking pool (structures loaded per chunk; blobs mapped only for
+  // HEADER/BODY/TEXT), so the session's worker thread never scans message text.
+  constexpr uint32_t kChunk = 512;
+  const auto account = account_->id;
+  for (uint32_t start = 1; start <= view_->exists(); start += kChunk) {
+    const uint32_t end = std::min<uint32_t>(view_->exists(), start + kChunk - 1);
+    std::vector<std::string> ids;
+    for (uint32_t msn = start; msn <= end; ++msn) ids.push_back(view_->at(msn).blobId);
+    auto r = co_await blocking([&]() -> store::Result<std::vector<uint32_t>> {
+      auto loaded = loadStructures(ctx_->mail, ctx_->blobs, account, ids);
+      if (!loaded) return Unexpected<store::Error>{loaded.error()};
+      std::vector<uint32_t> out;
+      for (uint32_t msn = start; msn <= end; ++msn) {
+        const ViewMessage& m = view_->at(msn);
+        if (m.expungePending) continue;
+        MessageContent mc;
+        mc.parsed = (*loaded)[msn - start].get();
+        if (needBlob && mc.parsed) {
+          if (auto b = ctx_->blobs.open(m.blobId)) mc.blob = *b;
+        }
+        Evaluator local = ev;
+        local.content = &mc;
+        if (local.match(folded, msn)) out.push_back(msn);
+      }
+      return out;
+    });
+    if (!r) {
+      noStore(tag, r.error(), "SEARCH");
+      co_return std::nullopt;
+    }
+    matches.insert(matches.end(), r->begin(), r->end());
+  }
+  co_return matches;
+}
+
+asio::awaitable<void> Session::cmdSearch(const std::string& tag, const Search& c) {
+  auto found = co_await searchMatches(tag, c.charset, c.key);
+  if (!found) co_return;
+  std::vector<uint32_t> matches = std::move(*found);
   auto number = [&](uint32_t msn) { return c.uid ? view_->at(msn).uid : msn; };
 
   const bool esearch = c.esearch || rev2_;

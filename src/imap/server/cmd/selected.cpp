@@ -6,6 +6,7 @@
 
 #include "imap/protocol/response.h"
 #include "imap/server/session.h"
+#include "imap/server/structures.h"
 #include "util/log.h"
 #include "util/strings.h"
 
@@ -209,7 +210,8 @@ asio::awaitable<void> Session::cmdStore(const std::string& tag, const Store& c) 
       if (c.uid) line += "UID " + std::to_string(m.uid) + " ";
       line += "FLAGS " + formatFlags(m.flags, m.recent && !rev2_) + ")\r\n";
       send(line);
-      if (!co_await flushIfLarge()) co_return;
+      const bool flowing = co_await flushIfLarge();
+      if (!flowing) co_return;
     }
   }
   ok(tag, "STORE completed");
@@ -258,7 +260,11 @@ asio::awaitable<void> Session::cmdAppend(const std::string& tag, Append& c) {
   // The bytes are durable (written, fsynced, renamed) before the metadata commits.
   for (size_t i = 0; i < c.messages.size(); ++i) {
     const std::string& bytes = c.messages[i].message;
-    auto id = co_await blocking([&] { return ctx_->blobs.put(bytes); });
+    auto id = co_await blocking([&] {
+      // Parse once, here, so FETCH/SEARCH/SORT never parse this message again.
+      batch[i].structure = parseForStore(bytes);
+      return ctx_->blobs.put(bytes);
+    });
     if (!id) {
       noStore(tag, id.error(), "APPEND");
       co_return;
@@ -279,7 +285,8 @@ asio::awaitable<void> Session::cmdAppend(const std::string& tag, Append& c) {
 asio::awaitable<void> Session::cmdIdle(const std::string& tag) {
   if (view_) co_await refresh(true);
   send("+ idling\r\n");
-  if (!co_await flush()) co_return;
+  const bool flowing = co_await flush();
+  if (!flowing) co_return;
   idling_ = true;
   if (view_) {
     pusherRunning_ = true;

@@ -1,0 +1,47 @@
+// Loads stored message structures and fills in missing ones (the lazy migration of older stores).
+// The blob bytes are our own stored messages but were untrusted input once: the parser bounds its
+// work (mime::Limits) and deserialisation checks every length.
+#include "imap/server/structures.h"
+
+#include <unordered_map>
+
+#include "mime/serialize.h"
+
+namespace tern::imap::server {
+
+std::string parseForStore(std::string_view bytes) { return mime::serializeMessage(mime::parseMessage(bytes)); }
+
+store::Result<std::vector<std::shared_ptr<const mime::ParsedMessage>>> loadStructures(
+    store::MailStore& mail, const store::BlobStore& blobs, store::AccountId account,
+    const std::vector<std::string>& blobIds) {
+  auto stored = mail.getStructures(account, blobIds);
+  if (!stored) return Unexpected<store::Error>{stored.error()};
+  std::vector<std::shared_ptr<const mime::ParsedMessage>> out(blobIds.size());
+  std::vector<std::pair<std::string, std::string>> fresh;
+  std::unordered_map<std::string, std::shared_ptr<const mime::ParsedMessage>> parsedHere;
+  for (size_t i = 0; i < blobIds.size(); ++i) {
+    if ((*stored)[i]) {
+      if (auto parsed = mime::deserializeMessage(*(*stored)[i])) {
+        out[i] = std::make_shared<const mime::ParsedMessage>(std::move(*parsed));
+        continue;
+      }
+    }
+    // Copies share a blob: parse each distinct one once.
+    if (auto it = parsedHere.find(blobIds[i]); it != parsedHere.end()) {
+      out[i] = it->second;
+      continue;
+    }
+    auto blob = blobs.open(blobIds[i]);
+    if (!blob) continue;
+    auto parsed = mime::parseMessage((*blob)->bytes());
+    fresh.emplace_back(blobIds[i], mime::serializeMessage(parsed));
+    out[i] = std::make_shared<const mime::ParsedMessage>(std::move(parsed));
+    parsedHere.emplace(blobIds[i], out[i]);
+  }
+  // Storing is an optimisation: on failure the next request parses again. A corrupt row stays (the
+  // store keeps the first structure); this request still serves the fresh parse.
+  if (!fresh.empty()) (void)mail.putStructures(account, fresh);
+  return out;
+}
+
+}  // namespace tern::imap::server

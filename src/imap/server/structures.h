@@ -1,0 +1,25 @@
+// The parsed MIME structure of messages, as FETCH, SEARCH, SORT and THREAD read it: the stored row
+// (mime/serialize.h), or, for messages stored before structures existed or with a corrupt row, a
+// parse of the blob whose result is stored so it happens only once. Runs on the blocking pool.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mime/message.h"
+#include "store/blob_store.h"
+#include "store/store.h"
+
+namespace tern::imap::server {
+
+// Parses message bytes and serialises the result for store::NewMessage::structure.
+std::string parseForStore(std::string_view bytes);
+
+// One entry per blob id, in order; nullptr when the blob cannot be read (logged by the caller).
+// Missing structures are parsed from the blob and stored in one write.
+store::Result<std::vector<std::shared_ptr<const mime::ParsedMessage>>> loadStructures(
+    store::MailStore& mail, const store::BlobStore& blobs, store::AccountId account,
+    const std::vector<std::string>& blobIds);
+
+}  // namespace tern::imap::server
