@@ -147,6 +147,9 @@ TEST(ConfigTest, ShippedProductionExampleIsValid) {
   EXPECT_EQ(c->dataDir, "/var/lib/tern");
   EXPECT_EQ(c->imap, (std::vector<std::string>{"0.0.0.0:143", "[::]:143"}));
   EXPECT_EQ(c->imaps, (std::vector<std::string>{"0.0.0.0:993", "[::]:993"}));
+  EXPECT_EQ(c->smtp, (std::vector<std::string>{"0.0.0.0:25", "[::]:25"}));
+  EXPECT_EQ(c->submissions, (std::vector<std::string>{"0.0.0.0:465", "[::]:465"}));
+  EXPECT_EQ(c->smtpMaxRecipients, 100u);
   EXPECT_FALSE(c->bootstrapDemo);
 }
 
