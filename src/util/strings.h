@@ -15,6 +15,9 @@ std::string asciiUppercase(std::string_view s);
 bool iequals(std::string_view a, std::string_view b);
 bool istartsWith(std::string_view s, std::string_view prefix);
 
+// Appends code point cp (assumed <= U+10FFFF) as UTF-8.
+void appendUtf8(std::string& out, uint32_t cp);
+
 std::string base64Encode(std::string_view bytes);
 // Strict RFC 4648 decoding (padding required, no whitespace); nullopt on any invalid input.
 std::optional<std::string> base64Decode(std::string_view text);

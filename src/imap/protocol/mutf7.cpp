@@ -3,6 +3,8 @@
 // shifts, stray bits, unpaired surrogates) so that one name has exactly one spelling.
 #include "imap/protocol/mutf7.h"
 
+#include "util/strings.h"
+
 #include <cstdint>
 
 namespace tern::imap {
@@ -20,23 +22,6 @@ int b64Value(char c) {
   return -1;
 }
 
-void appendUtf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 // Decodes one UTF-8 sequence at s[i]; returns its length, 0 if invalid.
 size_t decodeUtf8(std::string_view s, size_t i, uint32_t& cp) {
