@@ -4,7 +4,8 @@
 set -euo pipefail
 build=(cmake ninja-build g++ make pkg-config libasio-dev libssl-dev libsqlite3-dev libtomlplusplus-dev
        libcli11-dev libargon2-dev libgtest-dev libgmock-dev libbenchmark-dev openssl)
-test=(python3 curl isync sqlite3)
+# postfix only for its smtp-source load tool: its daemon is kept from starting (policy-rc.d).
+test=(python3 curl isync sqlite3 swaks postfix)
 fuzz=(clang libclang-rt-14-dev)
 want=("${build[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test[@]}")
@@ -22,4 +23,13 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "Installing: ${missing[*]}"
 apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+# Packages must not start daemons here (postfix would take port 25): Debian's policy-rc.d hook.
+placed=0
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && placed=1
+fi
+rc=0
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" || rc=$?
+[ $placed = 1 ] && rm -f /usr/sbin/policy-rc.d
+exit $rc
