@@ -28,6 +28,7 @@ s = TernServer(log_level="info")
 s.start()
 try:
     r = s.raw_login()
+    r.sock.settimeout(300)  # body scans of 100k messages take seconds
     r.ok("CREATE Big")
     t = time.time()
     batch = 100
@@ -68,6 +69,7 @@ try:
     db.execute("DELETE FROM blob_structure"); db.commit(); db.close()
     s.start()
     r = s.raw_login()
+    r.sock.settimeout(300)  # body scans of 100k messages take seconds
     r.ok("SELECT Big")
     print("after dropping all structures (old store):")
     timed("UID SEARCH SUBJECT needle")
