@@ -711,7 +711,15 @@ class Parser {
         if (!dateTime(*m.internalDate) || !sp()) return false;
       }
       std::string_view data;
-      if (!literal(data, true, &m.binaryLiteral)) return false;
+      if (peekKeyword("UTF8")) {
+        // RFC 6855 3.4 (UTF8=ACCEPT): append-data = "UTF8" SP "(" literal8 ")"
+        pos_ += 4;
+        if (!sp() || !expect('(', "Expected '('") || !literal(data, true, &m.binaryLiteral) ||
+            !expect(')', "Expected ')'"))
+          return false;
+      } else if (!literal(data, true, &m.binaryLiteral)) {
+        return false;
+      }
       m.message.assign(data);
       a.messages.push_back(std::move(m));
     } while (peek() == ' ');

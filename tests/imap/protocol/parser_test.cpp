@@ -207,6 +207,9 @@ std::vector<Case> goodCases() {
        {"a", Append{"x", {msg(std::string("a\0b", 3), {}, feb, true)}}}},
       {"a APPEND x (\\Seen $Forwarded) {1}\r\nA {2+}\r\nBC (\\Draft) ~{1}\r\nD\r\n",
        {"a", Append{"x", {msg("A", {"\\Seen", "$Forwarded"}), msg("BC"), msg("D", {"\\Draft"}, std::nullopt, true)}}}},
+      // RFC 6855 UTF8 append-data (UTF8=ACCEPT).
+      {"a APPEND x (\\Seen) UTF8 (~{2}\r\n\xc3\xa9)\r\n",
+       {"a", Append{"x", {msg("\xc3\xa9", {"\\Seen"}, std::nullopt, true)}}}},
       {"a IDLE\r\n", {"a", Idle{}}},
       {"a CHECK\r\n", {"a", Check{}}},
       {"a CLOSE\r\n", {"a", Close{}}},
@@ -380,6 +383,8 @@ TEST(ParserTest, RejectsMalformedInputWithTheRightTag) {
       {"a LIST \"\"\r\n", "a"},
       {"a APPEND INBOX\r\n", "a"},
       {"a APPEND INBOX hello\r\n", "a"},
+      {"a APPEND INBOX UTF8 ~{1}\r\nx\r\n", "a"},
+      {"a APPEND INBOX UTF8 (~{1}\r\nx\r\n", "a"},
       {"a APPEND INBOX (\\Seen)\r\n", "a"},
       {"a APPEND INBOX \"32-Jan-2024 00:00:00 +0000\" {1}\r\nx\r\n", "a"},
       {"a APPEND INBOX \"  1-Jan-2024 00:00:00 +0000\" {1}\r\nx\r\n", "a"},
