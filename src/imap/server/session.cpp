@@ -224,6 +224,27 @@ void Session::appendMailboxName(std::string& out, std::string_view utf8) const {
   appendString(out, wire, utf8Names());
 }
 
+asio::awaitable<std::optional<store::MailboxInfo>> Session::lookupMailbox(const std::string& tag,
+                                                                          const std::string& wire,
+                                                                          std::string_view verb,
+                                                                          std::string_view missingCode) {
+  auto name = decodeMailboxName(wire);
+  if (!name) {
+    no(tag, missingCode, "No such mailbox");
+    co_return std::nullopt;
+  }
+  const auto account = account_->id;
+  auto mbox = co_await blocking([&] { return ctx_->mail.findMailbox(account, *name); });
+  if (!mbox) {
+    if (mbox.error().code == store::Errc::NotFound)
+      no(tag, missingCode, "No such mailbox");
+    else
+      noStore(tag, mbox.error(), verb);
+    co_return std::nullopt;
+  }
+  co_return std::move(*mbox);
+}
+
 std::optional<std::vector<uint32_t>> Session::resolveSet(const SequenceSet& set, bool uid) const {
   if (!view_) return std::nullopt;
   if (set.savedResult) {

@@ -78,6 +78,11 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<std::string> decodeMailboxName(const std::string& wire) const;
   std::string encodeMailboxName(std::string_view utf8) const;
   void appendMailboxName(std::string& out, std::string_view utf8) const;
+  // Decodes a client's mailbox name and finds it in the store. On failure the tagged NO is set:
+  // `missingCode` (NONEXISTENT, or TRYCREATE for COPY/MOVE/APPEND targets) when it does not exist.
+  asio::awaitable<std::optional<store::MailboxInfo>> lookupMailbox(const std::string& tag, const std::string& wire,
+                                                                   std::string_view verb,
+                                                                   std::string_view missingCode);
 
   // --- selected mailbox ---
   asio::awaitable<void> refresh(bool allowExpunge);

@@ -279,17 +279,9 @@ asio::awaitable<void> Session::cmdList(const std::string& tag, const List& c) {
 }
 
 asio::awaitable<void> Session::cmdStatus(const std::string& tag, const Status& c) {
-  auto name = decodeMailboxName(c.mailbox);
-  if (!name) {
-    no(tag, "NONEXISTENT", "No such mailbox");
-    co_return;
-  }
+  auto mbox = co_await lookupMailbox(tag, c.mailbox, "STATUS", "NONEXISTENT");
+  if (!mbox) co_return;
   const auto account = account_->id;
-  auto mbox = co_await blocking([&] { return ctx_->mail.findMailbox(account, *name); });
-  if (!mbox) {
-    noStore(tag, mbox.error(), "STATUS");
-    co_return;
-  }
   const auto id = mbox->id;
   auto st = co_await blocking([&] { return ctx_->mail.status(account, id); });
   if (!st) {

@@ -33,17 +33,9 @@ asio::awaitable<void> Session::cmdSelect(const std::string& tag, const Select& c
     deselect();
     send("* OK [CLOSED] Previous mailbox closed\r\n");
   }
-  auto name = decodeMailboxName(c.mailbox);
-  if (!name) {
-    no(tag, "NONEXISTENT", "No such mailbox");
-    co_return;
-  }
+  auto mbox = co_await lookupMailbox(tag, c.mailbox, "SELECT", "NONEXISTENT");
+  if (!mbox) co_return;
   const auto account = account_->id;
-  auto mbox = co_await blocking([&] { return ctx_->mail.findMailbox(account, *name); });
-  if (!mbox) {
-    noStore(tag, mbox.error(), "SELECT");
-    co_return;
-  }
   const auto mailbox = mbox->id;
   // Subscribe before reading so no change between the read and the subscription is missed.
   auto ex = stream_->executor();
@@ -135,20 +127,9 @@ asio::awaitable<void> Session::cmdCopy(const std::string& tag, const Copy& c) {
     no(tag, "READ-ONLY", "Mailbox is read-only");
     co_return;
   }
-  auto name = decodeMailboxName(c.mailbox);
-  if (!name) {
-    no(tag, "TRYCREATE", "No such mailbox");
-    co_return;
-  }
+  auto dest = co_await lookupMailbox(tag, c.mailbox, verb, "TRYCREATE");
+  if (!dest) co_return;
   const auto account = account_->id;
-  auto dest = co_await blocking([&] { return ctx_->mail.findMailbox(account, *name); });
-  if (!dest) {
-    if (dest.error().code == store::Errc::NotFound)
-      no(tag, "TRYCREATE", "No such mailbox");
-    else
-      noStore(tag, dest.error(), verb);
-    co_return;
-  }
   std::vector<store::Uid> uids = uidsOf(*view_, *msns);
   if (uids.empty()) {
     ok(tag, std::string(verb) + " completed (no messages)");
@@ -218,11 +199,6 @@ asio::awaitable<void> Session::cmdStore(const std::string& tag, const Store& c) 
 }
 
 asio::awaitable<void> Session::cmdAppend(const std::string& tag, Append& c) {
-  auto name = decodeMailboxName(c.mailbox);
-  if (!name) {
-    no(tag, "TRYCREATE", "No such mailbox");
-    co_return;
-  }
   for (const auto& m : c.messages) {
     if (m.message.size() > ctx_->settings.maxMessageSize) {
       no(tag, "TOOBIG", "Message exceeds the size limit");
@@ -233,15 +209,9 @@ asio::awaitable<void> Session::cmdAppend(const std::string& tag, Append& c) {
       co_return;
     }
   }
+  auto mbox = co_await lookupMailbox(tag, c.mailbox, "APPEND", "TRYCREATE");
+  if (!mbox) co_return;
   const auto account = account_->id;
-  auto mbox = co_await blocking([&] { return ctx_->mail.findMailbox(account, *name); });
-  if (!mbox) {
-    if (mbox.error().code == store::Errc::NotFound)
-      no(tag, "TRYCREATE", "No such mailbox");
-    else
-      noStore(tag, mbox.error(), "APPEND");
-    co_return;
-  }
   std::vector<store::NewMessage> batch;
   const int64_t now = static_cast<int64_t>(std::time(nullptr));
   for (const auto& m : c.messages) {
