@@ -3,9 +3,10 @@
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 set -euo pipefail
 build=(cmake ninja-build g++ make pkg-config libasio-dev libssl-dev libsqlite3-dev libtomlplusplus-dev
-       libcli11-dev libargon2-dev libgtest-dev libgmock-dev libbenchmark-dev openssl)
-# postfix only for its smtp-source load tool: its daemon is kept from starting (policy-rc.d).
-test=(python3 curl isync sqlite3 swaks postfix)
+       libcli11-dev libargon2-dev libgtest-dev libgmock-dev libbenchmark-dev openssl libunbound-dev)
+# postfix (smtp-source, smtp-sink, a receiving MTA), unbound (a test DNS server), python3-dkim (an
+# independent DKIM verifier): their daemons are kept from starting (policy-rc.d).
+test=(python3 curl isync sqlite3 swaks postfix unbound python3-dkim)
 fuzz=(clang libclang-rt-14-dev)
 want=("${build[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test[@]}")
