@@ -2,10 +2,16 @@
 // not interpret them; every read and write is bounded in time, and errors are returned, never thrown.
 #include "net/stream.h"
 
+#include <cerrno>
+#include <csignal>
+#include <mutex>
+
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/deferred.hpp>
 #include <asio/experimental/parallel_group.hpp>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 namespace tern::net {
 namespace {
@@ -53,6 +59,23 @@ asio::awaitable<std::pair<std::error_code, bool>> raceTimerNoBytes(Op op, asio::
   co_return std::pair<std::error_code, bool>{ec, order[0] == 1};
 }
 
+// The error of a failed OpenSSL call that is not a WANT_READ/WANT_WRITE.
+std::error_code sslFailure(int sslError) {
+  if (sslError == SSL_ERROR_ZERO_RETURN) return asio::error::eof;  // close_notify
+  const unsigned long e = ERR_peek_last_error();
+  if (sslError == SSL_ERROR_SYSCALL && e == 0) {
+    const int err = errno;
+    ERR_clear_error();
+    if (err == 0) return asio::error::eof;  // the peer closed TCP
+    return std::error_code(err, asio::error::get_system_category());
+  }
+  ERR_clear_error();
+  // A peer that drops TCP without close_notify is an ordinary end of stream (see normalise()).
+  if (ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) return asio::error::eof;
+  if (e == 0) return asio::error::eof;
+  return std::error_code(static_cast<int>(e), asio::error::get_ssl_category());
+}
+
 }  // namespace
 
 Stream::Stream(asio::ip::tcp::socket socket, std::shared_ptr<asio::ssl::context> tls)
@@ -71,9 +94,67 @@ Stream::Stream(asio::ip::tcp::socket socket, std::shared_ptr<asio::ssl::context>
 }
 
 Stream::~Stream() {
-  tls_.reset();  // references socket_
+  if (ssl_) SSL_free(ssl_);  // its socket BIO does not own the descriptor
   std::error_code ec;
   socket_.close(ec);
+}
+
+std::error_code Stream::newSsl(bool server) {
+  // OpenSSL's socket BIO writes with write(), not send(MSG_NOSIGNAL) as asio does: a peer that reset
+  // the connection must give EPIPE, not kill the server with SIGPIPE.
+  static std::once_flag sigpipeIgnored;
+  std::call_once(sigpipeIgnored, [] { ::signal(SIGPIPE, SIG_IGN); });
+  ssl_ = SSL_new(tlsContext_->native_handle());
+  if (!ssl_) return asio::error::no_memory;
+  std::error_code ec;
+  socket_.non_blocking(true, ec);
+  if (ec) return ec;
+  if (SSL_set_fd(ssl_, static_cast<int>(socket_.native_handle())) != 1) return asio::error::no_memory;
+  // Record buffers only while a record is in flight: an idle connection costs its SSL state alone.
+  SSL_set_mode(ssl_, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  if (server)
+    SSL_set_accept_state(ssl_);
+  else
+    SSL_set_connect_state(ssl_);
+  return {};
+}
+
+// One OpenSSL operation to completion: call it, and when it wants the socket readable or writable,
+// wait for that (racing `timer`, which fires at `deadline`) and call it again. A read and a write may
+// run at once on one connection (IDLE): OpenSSL allows interleaved calls from one thread.
+asio::awaitable<std::pair<std::error_code, size_t>> Stream::sslRun(SslOp op, void* data, size_t size,
+                                                                   asio::steady_timer& timer,
+                                                                   std::chrono::steady_clock::time_point deadline) {
+  using Result = std::pair<std::error_code, size_t>;
+  for (;;) {
+    if (closed_ && op != SslOp::Shutdown) co_return Result{asio::error::operation_aborted, 0};
+    ERR_clear_error();
+    errno = 0;
+    size_t n = 0;
+    int r = 0;
+    switch (op) {
+      case SslOp::Read: r = SSL_read_ex(ssl_, data, size, &n); break;
+      case SslOp::Write: r = SSL_write_ex(ssl_, data, size, &n); break;
+      case SslOp::Handshake: r = SSL_do_handshake(ssl_); break;
+      case SslOp::Shutdown: r = SSL_shutdown(ssl_); break;
+    }
+    if (r == 1) co_return Result{std::error_code{}, n};
+    // SSL_shutdown: 0 means our close_notify went out; call again to wait for the peer's.
+    if (op == SslOp::Shutdown && r == 0) continue;
+    const int err = SSL_get_error(ssl_, r);
+    asio::socket_base::wait_type wait;
+    if (err == SSL_ERROR_WANT_READ)
+      wait = asio::socket_base::wait_read;
+    else if (err == SSL_ERROR_WANT_WRITE)
+      wait = asio::socket_base::wait_write;
+    else
+      co_return Result{sslFailure(err), 0};
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) co_return Result{asio::error::timed_out, 0};
+    auto [ec, timedOut] = co_await raceTimerNoBytes(socket_.async_wait(wait, deferred), timer, left);
+    if (timedOut) co_return Result{asio::error::timed_out, 0};
+    if (ec) co_return Result{ec, 0};
+  }
 }
 
 asio::awaitable<std::pair<std::error_code, size_t>> Stream::readSome(asio::mutable_buffer buffer,
@@ -83,8 +164,11 @@ asio::awaitable<std::pair<std::error_code, size_t>> Stream::readSome(asio::mutab
   std::error_code ec;
   size_t n = 0;
   bool timedOut = false;
-  if (tls_ && handshakeDone_) {
-    std::tie(ec, n, timedOut) = co_await raceTimer(tls_->async_read_some(buffer, deferred), readTimer_, timeout);
+  if (ssl_ && handshakeDone_) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::tie(ec, n) = co_await sslRun(SslOp::Read, buffer.data(), buffer.size(), readTimer_, deadline);
+    if (n > 0) co_return std::pair<std::error_code, size_t>{std::error_code{}, n};
+    co_return std::pair<std::error_code, size_t>{ec, 0};
   } else {
     std::tie(ec, n, timedOut) = co_await raceTimer(socket_.async_read_some(buffer, deferred), readTimer_, timeout);
   }
@@ -94,6 +178,15 @@ asio::awaitable<std::pair<std::error_code, size_t>> Stream::readSome(asio::mutab
   co_return std::pair<std::error_code, size_t>{normalise(ec), n};
 }
 
+asio::awaitable<std::error_code> Stream::waitReadable(std::chrono::milliseconds timeout) {
+  if (closed_) co_return asio::error::bad_descriptor;
+  if (ssl_ && handshakeDone_ && SSL_has_pending(ssl_)) co_return std::error_code{};
+  auto [ec, timedOut] =
+      co_await raceTimerNoBytes(socket_.async_wait(asio::socket_base::wait_read, deferred), readTimer_, timeout);
+  if (timedOut) co_return asio::error::timed_out;
+  co_return ec;
+}
+
 asio::awaitable<std::error_code> Stream::write(std::string_view data) {
   if (closed_) co_return asio::error::bad_descriptor;
   if (data.empty()) co_return std::error_code{};
@@ -101,8 +194,11 @@ asio::awaitable<std::error_code> Stream::write(std::string_view data) {
   size_t n = 0;
   bool timedOut = false;
   auto buf = asio::buffer(data.data(), data.size());
-  if (tls_ && handshakeDone_) {
-    std::tie(ec, n, timedOut) = co_await raceTimer(asio::async_write(*tls_, buf, deferred), writeTimer_, writeTimeout_);
+  if (ssl_ && handshakeDone_) {
+    const auto deadline = std::chrono::steady_clock::now() + writeTimeout_;
+    std::tie(ec, n) = co_await sslRun(SslOp::Write, const_cast<char*>(data.data()), data.size(), writeTimer_, deadline);
+    if (!ec && n == data.size()) co_return std::error_code{};
+    co_return ec ? ec : asio::error::broken_pipe;
   } else {
     std::tie(ec, n, timedOut) = co_await raceTimer(asio::async_write(socket_, buf, deferred), writeTimer_, writeTimeout_);
   }
@@ -113,27 +209,60 @@ asio::awaitable<std::error_code> Stream::write(std::string_view data) {
 
 asio::awaitable<std::error_code> Stream::startTls(std::chrono::milliseconds timeout) {
   if (!tlsContext_) co_return asio::error::operation_not_supported;
-  if (tls_) co_return asio::error::already_started;
+  if (ssl_) co_return asio::error::already_started;
   if (closed_) co_return asio::error::bad_descriptor;
-  tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, *tlsContext_);
+  if (auto ec = newSsl(true)) co_return ec;
   asio::steady_timer timer(socket_.get_executor());
-  auto [ec, timedOut] =
-      co_await raceTimerNoBytes(tls_->async_handshake(asio::ssl::stream_base::server, deferred), timer, timeout);
-  if (timedOut && ec == asio::error::operation_aborted) co_return asio::error::timed_out;
-  if (ec) co_return normalise(ec);
+  auto [ec, n] = co_await sslRun(SslOp::Handshake, nullptr, 0, timer, std::chrono::steady_clock::now() + timeout);
+  (void)n;
+  if (ec) co_return ec;
   handshakeDone_ = true;
+  co_return std::error_code{};
+}
+
+asio::awaitable<std::error_code> Stream::startTlsClient(std::string_view serverName, bool verify,
+                                                        std::chrono::milliseconds timeout) {
+  if (!tlsContext_) co_return asio::error::operation_not_supported;
+  if (ssl_) co_return asio::error::already_started;
+  if (closed_) co_return asio::error::bad_descriptor;
+  if (auto ec = newSsl(false)) co_return ec;
+  SSL* ssl = ssl_;
+  const std::string name(serverName);
+  std::error_code parseEc;
+  const bool isIp = !name.empty() && (asio::ip::make_address(name, parseEc), !parseEc);
+  if (!name.empty()) {
+    // RFC 6066 3: SNI carries host names only, never address literals.
+    if (!isIp) SSL_set_tlsext_host_name(ssl, name.c_str());
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+    if (isIp) {
+      X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
+    } else {
+      X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      SSL_set1_host(ssl, name.c_str());
+    }
+  }
+  // Without VERIFY_PEER OpenSSL still checks chain and name and records the result, which is read below.
+  SSL_set_verify(ssl, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+  asio::steady_timer timer(socket_.get_executor());
+  auto [ec, n] = co_await sslRun(SslOp::Handshake, nullptr, 0, timer, std::chrono::steady_clock::now() + timeout);
+  (void)n;
+  if (ec) co_return ec;
+  handshakeDone_ = true;
+  X509* peer = SSL_get0_peer_certificate(ssl);
+  peerVerified_ = peer != nullptr && !name.empty() && SSL_get_verify_result(ssl) == X509_V_OK;
   co_return std::error_code{};
 }
 
 asio::awaitable<void> Stream::close() {
   if (closed_) co_return;
   closed_ = true;
-  if (tls_ && handshakeDone_) {
+  if (ssl_ && handshakeDone_) {
     // close_notify, and a short wait for the peer's: a peer that never answers costs one second.
     asio::steady_timer timer(socket_.get_executor());
-    auto [ec, timedOut] = co_await raceTimerNoBytes(tls_->async_shutdown(deferred), timer, kShutdownTimeout);
+    auto [ec, n] =
+        co_await sslRun(SslOp::Shutdown, nullptr, 0, timer, std::chrono::steady_clock::now() + kShutdownTimeout);
     (void)ec;
-    (void)timedOut;
+    (void)n;
   }
   std::error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
@@ -144,12 +273,12 @@ asio::awaitable<void> Stream::close() {
 
 std::string Stream::tlsVersion() const {
   if (!isTls()) return {};
-  return SSL_get_version(tls_->native_handle());
+  return SSL_get_version(ssl_);
 }
 
 std::string Stream::tlsCipher() const {
   if (!isTls()) return {};
-  const char* name = SSL_get_cipher_name(tls_->native_handle());
+  const char* name = SSL_get_cipher_name(ssl_);
   return name ? name : "";
 }
 
