@@ -4,6 +4,7 @@
 #include "auth/authenticator.h"
 
 #include <algorithm>
+#include <thread>
 
 #include "auth/crypto.h"
 #include "util/log.h"
@@ -26,7 +27,11 @@ Authenticator::Authenticator(store::Directory& directory, AuthLimits limits, Arg
       limits_(limits),
       clock_([] { return std::chrono::steady_clock::now(); }),
       dummyHash_(hashPassword(crypto::randomBytes(16), argon2)),
-      secret_(crypto::randomBytes(32)) {}
+      secret_(crypto::randomBytes(32)) {
+  hashMax_ = limits_.maxConcurrentVerifications
+                 ? limits_.maxConcurrentVerifications
+                 : std::max(2u, std::thread::hardware_concurrency());
+}
 
 std::string Authenticator::cacheKey(std::string_view user, std::string_view password) const {
   // Length-prefix the user so that ("ab","c") and ("a","bc") cannot collide.
@@ -103,7 +108,17 @@ Authenticator::Outcome Authenticator::verifyPassword(std::string_view user, std:
   // Unknown users verify against a dummy hash so that both paths cost one Argon2 run.
   const bool real = account.has_value() && !account->credentials.passwordHash.empty();
   const std::string& hash = real ? account->credentials.passwordHash : dummyHash_;
-  bool ok = auth::verifyPassword(hash, password);
+  bool ok = false;
+  {
+    std::unique_lock slot(hashMu_);
+    hashCv_.wait(slot, [&] { return hashRunning_ < hashMax_; });
+    ++hashRunning_;
+    slot.unlock();
+    ok = auth::verifyPassword(hash, password);
+    slot.lock();
+    --hashRunning_;
+  }
+  hashCv_.notify_one();
   ++argon2Verifications_;
   ok = ok && real;
 

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -28,6 +29,10 @@ struct AuthLimits {
   std::chrono::milliseconds baseDelay{250};     // delay after the first failure, doubling, capped
   std::chrono::milliseconds maxDelay{8000};
   std::chrono::seconds cacheTtl{300};           // successful verifications cached this long
+  // Argon2 runs at once; more wait. Each takes its memory cost (19 MiB) and a core, so running more
+  // than there are cores gains nothing and a password spray would cost pool size x 19 MiB.
+  // 0: the number of hardware threads (at least 2).
+  uint32_t maxConcurrentVerifications = 0;
 };
 
 struct ScramCredentials {
@@ -109,6 +114,11 @@ class Authenticator {
   std::unordered_map<std::string, FailureRecord> failuresByIp_;
   std::unordered_map<std::string, FailureRecord> failuresByAccount_;
   std::unordered_map<std::string, CacheEntry> cache_;
+  // Bounds concurrent Argon2 runs (AuthLimits::maxConcurrentVerifications).
+  std::mutex hashMu_;
+  std::condition_variable hashCv_;
+  uint32_t hashRunning_ = 0;
+  uint32_t hashMax_ = 2;
 };
 
 }  // namespace tern::auth

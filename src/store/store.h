@@ -4,6 +4,7 @@
 // Every mailbox/message call names the account, and an engine must never act on another account's data.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -64,6 +65,18 @@ class MailStore {
   // All present messages in UID order.
   virtual Result<std::vector<MessageMeta>> listMessages(AccountId, MailboxId) = 0;
   virtual Result<std::vector<MessageMeta>> getMessages(AccountId, MailboxId, const std::vector<Uid>& uids) = 0;
+  // What SELECT needs and nothing more: calls fn(uid, flags) for every present message in UID order
+  // and returns the mailbox as of the same snapshot. `flags` is valid only during the call. Engines
+  // should override this with a narrow read; the default goes through listMessages.
+  virtual Result<MailboxInfo> scanFlags(AccountId account, MailboxId mailbox,
+                                        const std::function<void(Uid, const Flags&)>& fn) {
+    auto info = getMailbox(account, mailbox);
+    if (!info) return info;
+    auto messages = listMessages(account, mailbox);
+    if (!messages) return Unexpected<Error>{messages.error()};
+    for (const auto& m : *messages) fn(m.uid, m.flags);
+    return info;
+  }
   virtual Result<Changes> changesSince(AccountId, MailboxId, ModSeq since) = 0;
   // Atomic: all messages or none (MULTIAPPEND). Blobs must already be stored durably.
   virtual Result<AppendResult> append(AccountId, MailboxId, const std::vector<NewMessage>&) = 0;
@@ -103,7 +116,30 @@ class MailStore {
   // recipient is due now. Returns the message's queue id.
   virtual Result<int64_t> enqueueOutbound(const OutboundMessage& message) = 0;
   // Recipient rows due at or before `dueBy` (unix seconds), oldest due first, at most `limit`.
+  // Held rows and rows leased by claimOutbound are left out.
   virtual Result<std::vector<QueueEntry>> listOutbound(int64_t dueBy, size_t limit) = 0;
+  // Every recipient row, held ones included, by message id then recipient id (`tern queue list`).
+  virtual Result<std::vector<QueueEntry>> listQueue(size_t limit) = 0;
+  // The rows of one message (`tern queue show`); empty when the message is not queued.
+  virtual Result<std::vector<QueueEntry>> getQueuedMessage(int64_t messageId) = 0;
+  // The delivery scheduler takes due rows: like listOutbound, and in the same transaction leases them
+  // until `leaseUntil`, so another scheduler (process or node) does not take them meanwhile. A lease
+  // that is never settled (crash) simply expires and the row is due again: a retry, never a loss.
+  virtual Result<std::vector<QueueEntry>> claimOutbound(int64_t now, int64_t leaseUntil, size_t limit) = 0;
+  // At start-up of the only scheduler: leases left by a previous run end now.
+  virtual Result<void> releaseOutboundLeases() = 0;
+  // Delivered, or failed for good (the DSN already stored): removes the row, and the message row
+  // with it when it was the last. NotFound if the row is gone (deleted by an operator meanwhile).
+  virtual Result<void> completeOutbound(int64_t recipientId) = 0;
+  // A temporary failure: attempts+1, last error, next attempt, lease ended; delayNotified is sticky.
+  virtual Result<void> deferOutbound(int64_t recipientId, int64_t nextAttempt, std::string_view lastError,
+                                     bool delayNotified) = 0;
+  // Operator actions on one message (all queued messages when messageId is nullopt); the number of
+  // recipient rows changed. retry: due now (held rows stay held); hold/release: set/clear held;
+  // remove: rows and message gone (no DSN).
+  virtual Result<size_t> retryOutbound(std::optional<int64_t> messageId, int64_t now) = 0;
+  virtual Result<size_t> holdOutbound(std::optional<int64_t> messageId, bool held) = 0;
+  virtual Result<size_t> removeOutbound(std::optional<int64_t> messageId) = 0;
   // Both of the above in one transaction, for a message with local and remote recipients: either
   // every local copy and every queue row commit, or nothing does (a retried message is not duplicated).
   virtual Result<std::vector<DeliveryResult>> deliverAndEnqueue(const std::vector<AccountId>& accounts,

@@ -202,6 +202,10 @@ struct QueueEntry {
   int64_t nextAttempt = 0;   // unix seconds
   uint32_t attempts = 0;
   std::string lastError;
+  bool held = false;         // `tern queue hold`: never due until released
+  bool delayNotified = false;  // a "delayed" DSN went out for this recipient
+  AccountId submitter = 0;
+  int64_t leaseUntil = 0;    // unix seconds: a scheduler's claim ends then (0: not claimed)
 };
 
 }  // namespace tern::store

@@ -48,6 +48,30 @@ TEST(PasswordTest, MalformedHashesAreRejected) {
   }
 }
 
+// verifyPassword decodes the encoded form itself (to give libargon2 an mmap-backed allocator): each
+// field of the reference vector, broken one way at a time, must make it fail, never crash.
+TEST(PasswordTest, EncodedFormFieldsAreChecked) {
+  const std::string ok = "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4";
+  ASSERT_TRUE(verifyPassword(ok, "password"));
+  for (const std::string& bad : {
+           std::string("$argon2id$v=16$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4"),
+           std::string("$argon2id$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4"),
+           std::string("$argon2id$v=19$m=256,t=3,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4"),
+           std::string("$argon2id$v=19$m=256,p=1,t=2$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4"),
+           std::string("$argon2id$v=19$m=-1,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4"),
+           std::string("$argon2id$v=19$m=256,t=0,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4"),
+           std::string("$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHR$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4"),
+           std::string("$argon2id$v=19$m=256,t=2,p=1$c29tZX*hbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4"),
+           std::string("$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/5"),
+           std::string("$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi"),
+           std::string("$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$"),
+           std::string("$argon2id$v=19$m=256,t=2,p=1$$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4"),
+           std::string("$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ"),
+       }) {
+    EXPECT_FALSE(verifyPassword(bad, "password")) << bad;
+  }
+}
+
 TEST(PasswordTest, MakeCredentialsFillsArgonAndScram) {
   const store::Credentials c = makeCredentials("s3cret", kCheapArgon2);
   EXPECT_TRUE(verifyPassword(c.passwordHash, "s3cret"));

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "auth/authenticator.h"
+#include "imap/server/index_cache.h"
 #include "imap/protocol/reader.h"
 #include "store/blob_store.h"
 #include "store/change_hub.h"
@@ -38,6 +39,7 @@ struct ImapContext {
   ImapSettings settings;
   std::atomic<uint64_t> nextSessionId{1};
   std::atomic<uint64_t> activeSessions{0};
+  IndexCache indexCache;  // SELECT of large mailboxes (index_cache.h)
 };
 
 }  // namespace tern::imap::server

@@ -1,4 +1,5 @@
-// MailboxView: MSN/UID bookkeeping and change application for a selected mailbox.
+// MailboxView: MSN/UID bookkeeping and change application for a selected mailbox, over a compact
+// MessageIndex (UID + interned flag set per message).
 #include "imap/server/mailbox_view.h"
 
 #include <algorithm>
@@ -50,19 +51,109 @@ std::optional<store::Flags> parseFlags(const std::vector<std::string>& names) {
   return flags;
 }
 
+// --- MessageIndex ---
+
+MessageIndex::MessageIndex() { sets_.emplace_back(); }  // set 0: no flags, the common case
+
+uint32_t MessageIndex::intern(const store::Flags& flags) {
+  if (flags.system == 0 && flags.keywords.empty()) return 0;
+  std::string key = std::to_string(flags.system);
+  for (const auto& k : flags.keywords) {
+    key += ' ';
+    key += k;
+  }
+  auto [it, added] = setIds_.try_emplace(std::move(key), static_cast<uint32_t>(sets_.size()));
+  if (added) sets_.push_back(flags);
+  return it->second;
+}
+
+void MessageIndex::setFlags(size_t i, const store::Flags& flags) {
+  entries_[i].word = (entries_[i].word & ~kSetMask) | intern(flags);
+  // Sets no message uses any more pile up only under heavy keyword churn; rebuild then.
+  if (sets_.size() > 4096 && sets_.size() > entries_.size()) compactSets();
+}
+
+void MessageIndex::compactSets() {
+  std::deque<store::Flags> old;
+  old.swap(sets_);
+  setIds_.clear();
+  sets_.emplace_back();
+  for (auto& e : entries_) e.word = (e.word & ~kSetMask) | intern(old[e.word & kSetMask]);
+}
+
+size_t MessageIndex::lowerBound(store::Uid uid) const {
+  auto it = std::lower_bound(entries_.begin(), entries_.end(), uid, [](const Entry& e, store::Uid u) { return e.uid < u; });
+  return static_cast<size_t>(it - entries_.begin());
+}
+
+void MessageIndex::removePending() {
+  entries_.erase(std::remove_if(entries_.begin(), entries_.end(), [](const Entry& e) { return (e.word & kExpungePending) != 0; }),
+                 entries_.end());
+}
+
+void MessageIndex::removeUids(std::vector<store::Uid> uids) {
+  if (uids.empty()) return;
+  std::sort(uids.begin(), uids.end());
+  entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
+                                [&](const Entry& e) { return std::binary_search(uids.begin(), uids.end(), e.uid); }),
+                 entries_.end());
+}
+
+void MessageIndex::applyChanges(const store::Changes& changes) {
+  removeUids(changes.expunged);
+  for (const auto& m : changes.changed) {
+    const size_t i = lowerBound(m.uid);
+    if (i < entries_.size() && entries_[i].uid == m.uid)
+      setFlags(i, m.flags);
+    else if (i == entries_.size())
+      append(m.uid, m.flags);
+    else  // cannot happen (new UIDs are above all present ones), but stay exact if it does
+      entries_.insert(entries_.begin() + static_cast<std::ptrdiff_t>(i), Entry{m.uid, intern(m.flags)});
+  }
+}
+
+size_t MessageIndex::memoryBytes() const {
+  size_t n = entries_.capacity() * sizeof(Entry) + sets_.size() * sizeof(store::Flags);
+  for (const auto& s : sets_)
+    for (const auto& k : s.keywords) n += k.capacity();
+  return n + setIds_.size() * 64;
+}
+
+// --- MailboxView ---
+
 MailboxView::MailboxView(const store::MailboxInfo& info, const std::vector<store::MessageMeta>& messages,
                          store::Uid firstRecent, bool readOnly)
+    : MailboxView(FromIndex{}, info,
+                  [&] {
+                    MessageIndex index;
+                    index.reserve(messages.size());
+                    for (const auto& m : messages) index.append(m.uid, m.flags);
+                    return index;
+                  }(),
+                  firstRecent, readOnly) {}
+
+MailboxView::MailboxView(FromIndex, const store::MailboxInfo& info, MessageIndex index, store::Uid firstRecent,
+                         bool readOnly)
     : id_(info.id),
       uidValidity_(info.uidValidity),
       uidNext_(info.uidNext),
       seenModSeq_(info.highestModSeq),
-      readOnly_(readOnly) {
-  messages_.reserve(messages.size());
+      readOnly_(readOnly),
+      messages_(std::move(index)) {
+  if (firstRecent != 0) {
+    for (size_t i = messages_.lowerBound(firstRecent); i < messages_.size(); ++i) {
+      messages_[i].word |= MessageIndex::kRecent;
+      ++recent_;
+    }
+  }
+  // Keywords in first-seen order: walk the messages, but only look at a flag set the first time.
   bool ignored = false;
-  for (const auto& m : messages) {
-    messages_.push_back(ViewMessage{m.uid, m.flags, m.modSeq, m.internalDate, m.size, m.blobId,
-                                    firstRecent != 0 && m.uid >= firstRecent, false});
-    noteKeywords(m.flags, ignored);
+  std::vector<bool> seen(messages_.flagSets().size(), false);
+  for (size_t i = 0; i < messages_.size(); ++i) {
+    const uint32_t set = messages_[i].word & MessageIndex::kSetMask;
+    if (set == 0 || seen[set]) continue;
+    seen[set] = true;
+    noteKeywords(messages_.flags(i), ignored);
   }
 }
 
@@ -76,21 +167,16 @@ void MailboxView::noteKeywords(const store::Flags& flags, bool& added) {
   }
 }
 
-uint32_t MailboxView::recentCount() const {
-  return static_cast<uint32_t>(std::count_if(messages_.begin(), messages_.end(), [](auto& m) { return m.recent; }));
-}
-
 std::optional<uint32_t> MailboxView::firstUnseenMsn() const {
   for (size_t i = 0; i < messages_.size(); ++i)
-    if (!(messages_[i].flags.system & store::kSeen)) return static_cast<uint32_t>(i + 1);
+    if (!(messages_.flags(i).system & store::kSeen)) return static_cast<uint32_t>(i + 1);
   return std::nullopt;
 }
 
 std::optional<uint32_t> MailboxView::msnOf(store::Uid uid) const {
-  auto it = std::lower_bound(messages_.begin(), messages_.end(), uid,
-                             [](const ViewMessage& m, store::Uid u) { return m.uid < u; });
-  if (it == messages_.end() || it->uid != uid) return std::nullopt;
-  return static_cast<uint32_t>(it - messages_.begin() + 1);
+  const size_t i = messages_.lowerBound(uid);
+  if (i == messages_.size() || messages_[i].uid != uid) return std::nullopt;
+  return static_cast<uint32_t>(i + 1);
 }
 
 std::optional<std::vector<uint32_t>> MailboxView::resolve(const SequenceSet& set, bool uid) const {
@@ -106,19 +192,19 @@ std::optional<std::vector<uint32_t>> MailboxView::resolve(const SequenceSet& set
     }
   } else {
     if (n == 0) return out;
-    const store::Uid maxUid = messages_.back().uid;
+    const store::Uid maxUid = messages_[n - 1].uid;
     for (const auto& r : set.ranges) {
       store::Uid a = r.first == 0 ? maxUid : r.first;
       store::Uid b = r.last == 0 ? maxUid : r.last;
       if (a > b) std::swap(a, b);
-      auto lo = std::lower_bound(messages_.begin(), messages_.end(), a,
-                                 [](const ViewMessage& m, store::Uid u) { return m.uid < u; });
-      for (auto it = lo; it != messages_.end() && it->uid <= b; ++it)
-        out.push_back(static_cast<uint32_t>(it - messages_.begin() + 1));
+      for (size_t i = messages_.lowerBound(a); i < n && messages_[i].uid <= b; ++i)
+        out.push_back(static_cast<uint32_t>(i + 1));
     }
   }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
+  if (set.ranges.size() > 1) {
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+  }
   return out;
 }
 
@@ -126,25 +212,26 @@ MailboxView::Output MailboxView::apply(const store::Changes& changes, bool allow
                                        store::Uid newRecentFrom, bool includeRecentCount) {
   Output out;
   for (store::Uid uid : changes.expunged)
-    if (auto msn = msnOf(uid)) at(*msn).expungePending = true;
+    if (auto msn = msnOf(uid)) {
+      messages_[*msn - 1].word |= MessageIndex::kExpungePending;
+      anyPending_ = true;
+    }
   if (allowExpunge) out.untagged += flushPendingExpunges();
 
   const uint32_t before = exists();
-  bool newRecent = false;
   for (const auto& m : changes.changed) {
     if (auto msn = msnOf(m.uid)) {
-      ViewMessage& v = at(*msn);
-      if (v.expungePending) continue;
-      v.modSeq = std::max(v.modSeq, m.modSeq);
-      if (v.flags == m.flags) continue;
-      v.flags = m.flags;
+      if (messages_[*msn - 1].word & MessageIndex::kExpungePending) continue;
+      if (messages_.flags(*msn - 1) == m.flags) continue;
+      messages_.setFlags(*msn - 1, m.flags);
       noteKeywords(m.flags, out.newKeywords);
+      const ViewMessage v = at(*msn);
       out.untagged += "* " + std::to_string(*msn) + " FETCH (UID " + std::to_string(m.uid) + " FLAGS " +
                       formatFlags(v.flags, v.recent) + ")\r\n";
-    } else if (messages_.empty() || m.uid > messages_.back().uid) {
-      bool recent = newRecentFrom != 0 && m.uid >= newRecentFrom;
-      newRecent = newRecent || recent;
-      messages_.push_back(ViewMessage{m.uid, m.flags, m.modSeq, m.internalDate, m.size, m.blobId, recent, false});
+    } else if (messages_.empty() || m.uid > messages_[messages_.size() - 1].uid) {
+      const bool recent = newRecentFrom != 0 && m.uid >= newRecentFrom;
+      messages_.append(m.uid, m.flags, recent ? MessageIndex::kRecent : 0);
+      if (recent) ++recent_;
       noteKeywords(m.flags, out.newKeywords);
     }
   }
@@ -152,7 +239,6 @@ MailboxView::Output MailboxView::apply(const store::Changes& changes, bool allow
     out.untagged += "* " + std::to_string(exists()) + " EXISTS\r\n";
     if (includeRecentCount) out.untagged += "* " + std::to_string(recentCount()) + " RECENT\r\n";
   }
-  (void)newRecent;
   uidNext_ = std::max(uidNext_, changes.mailbox.uidNext);
   seenModSeq_ = std::max(seenModSeq_, changes.mailbox.highestModSeq);
   return out;
@@ -160,19 +246,23 @@ MailboxView::Output MailboxView::apply(const store::Changes& changes, bool allow
 
 std::string MailboxView::flushPendingExpunges() {
   std::string out;
+  if (!anyPending_) return out;
+  // Highest MSN first, so each number is still right when the client removes it (RFC 9051 7.5.1).
   for (size_t i = messages_.size(); i-- > 0;) {
-    if (!messages_[i].expungePending) continue;
+    const uint32_t word = messages_[i].word;
+    if (!(word & MessageIndex::kExpungePending)) continue;
     out += "* " + std::to_string(i + 1) + " EXPUNGE\r\n";
-    messages_.erase(messages_.begin() + static_cast<std::ptrdiff_t>(i));
+    if (word & MessageIndex::kRecent) --recent_;
   }
+  messages_.removePending();
+  anyPending_ = false;
   return out;
 }
 
 void MailboxView::setFlags(store::Uid uid, const store::Flags& flags, store::ModSeq modSeq) {
+  (void)modSeq;  // per-message MODSEQ is not kept: CONDSTORE is not offered
   if (auto msn = msnOf(uid)) {
-    ViewMessage& v = at(*msn);
-    v.flags = flags;
-    v.modSeq = std::max(v.modSeq, modSeq);
+    messages_.setFlags(*msn - 1, flags);
     bool ignored = false;
     noteKeywords(flags, ignored);
   }
@@ -180,7 +270,10 @@ void MailboxView::setFlags(store::Uid uid, const store::Flags& flags, store::Mod
 
 std::string MailboxView::expunge(const std::vector<store::Uid>& uids) {
   for (store::Uid uid : uids)
-    if (auto msn = msnOf(uid)) at(*msn).expungePending = true;
+    if (auto msn = msnOf(uid)) {
+      messages_[*msn - 1].word |= MessageIndex::kExpungePending;
+      anyPending_ = true;
+    }
   return flushPendingExpunges();
 }
 

@@ -2,6 +2,7 @@
 // that follows every command. Untrusted bytes arrive here; every limit is enforced before a handler runs.
 #include "imap/server/session.h"
 
+#include <algorithm>
 #include <array>
 #include <asio/experimental/as_tuple.hpp>
 
@@ -22,6 +23,20 @@ asio::awaitable<void> Signal::wait() {
   set_ = false;
 }
 
+namespace {
+
+ReaderLimits preAuthReaderLimits(const ReaderLimits& full) {
+  // Before login only LOGIN and ID take literals; megabytes there would let an anonymous client
+  // make the server hold them (times the per-IP connection limit). The full limits apply after login.
+  constexpr uint64_t kPreAuthMaxLiteral = 8 * 1024;
+  ReaderLimits r = full;
+  r.maxLiteralSize = std::min<uint64_t>(full.maxLiteralSize, kPreAuthMaxLiteral);
+  r.maxCommandSize = std::min<uint64_t>(full.maxCommandSize, r.maxLiteralSize + uint64_t{full.maxLineLength} * 4);
+  return r;
+}
+
+}  // namespace
+
 asio::awaitable<void> runSession(std::shared_ptr<ImapContext> ctx, std::shared_ptr<net::Stream> stream) {
   auto session = std::make_shared<Session>(std::move(ctx), std::move(stream));
   co_await session->run();
@@ -31,10 +46,11 @@ Session::Session(std::shared_ptr<ImapContext> ctx, std::shared_ptr<net::Stream> 
     : ctx_(std::move(ctx)),
       stream_(std::move(stream)),
       id_(ctx_->nextSessionId++),
-      reader_(ctx_->settings.reader),
+      reader_(preAuthReaderLimits(ctx_->settings.reader)),
       wake_(stream_->executor()),
       pusherDone_(stream_->executor()) {
   logPrefix_ = "session=" + std::to_string(id_) + " ";
+  preAuthDeadline_ = std::chrono::steady_clock::now() + ctx_->settings.preAuthTimeout;
   ++ctx_->activeSessions;
 }
 
@@ -144,17 +160,33 @@ std::chrono::milliseconds Session::currentTimeout() const {
 }
 
 asio::awaitable<bool> Session::readMore(std::chrono::milliseconds timeout) {
-  if (inPos_ > 0 && inPos_ == in_.size()) {
-    in_.clear();
+  if (inPos_ == in_.size()) {
+    std::string().swap(in_);  // release the buffer, not only its contents: see the wait below
     inPos_ = 0;
   } else if (inPos_ > 64 * 1024) {
     in_.erase(0, inPos_);
     inPos_ = 0;
   }
-  size_t old = in_.size();
-  in_.resize(old + kReadChunk);
-  auto [ec, n] = co_await stream_->readSome(asio::buffer(in_.data() + old, kReadChunk), timeout);
-  in_.resize(old + n);
+  if (state_ == SessionState::NotAuthenticated) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(preAuthDeadline_ - std::chrono::steady_clock::now());
+    timeout = std::max(std::chrono::milliseconds{1}, std::min(left, timeout));
+  }
+  // With nothing buffered, wait for data before taking a read buffer: an idle session (IDLE, or
+  // between commands) then holds no 16 KiB chunk, which matters with thousands of connections.
+  std::error_code ec;
+  if (in_.empty()) {
+    const auto start = std::chrono::steady_clock::now();
+    ec = co_await stream_->waitReadable(timeout);
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+    timeout = std::max(std::chrono::milliseconds{1}, timeout - waited);
+  }
+  if (!ec) {
+    size_t old = in_.size();
+    in_.resize(old + kReadChunk);
+    auto [readEc, n] = co_await stream_->readSome(asio::buffer(in_.data() + old, kReadChunk), timeout);
+    in_.resize(old + n);
+    ec = readEc;
+  }
   if (ec) {
     if (ec == asio::error::timed_out) {
       send("* BYE Autologout; idle for too long\r\n");
@@ -271,7 +303,21 @@ asio::awaitable<void> Session::refresh(bool allowExpunge) {
   const store::AccountId account = account_->id;
   const store::MailboxId mailbox = view_->id();
   const store::ModSeq since = view_->seenModSeq();
-  auto changes = co_await blocking([&] { return ctx_->mail.changesSince(account, mailbox, since); });
+  const store::Uid uidNext = view_->uidNext();
+  const bool claims = !rev2_ && !view_->readOnly();
+  store::Uid recentFrom = 0;
+  // One trip to the blocking pool for both reads: a new message wakes every IDLE session at once, and
+  // with thousands of them the hops, not the queries, are what delays the last one.
+  auto changes = co_await blocking([&] {
+    auto c = ctx_->mail.changesSince(account, mailbox, since);
+    const bool hasNew = c && std::any_of(c->changed.begin(), c->changed.end(),
+                                         [&](const store::MessageMeta& m) { return m.uid >= uidNext; });
+    if (hasNew && claims) {
+      auto claimed = ctx_->mail.claimRecent(account, mailbox);
+      if (claimed) recentFrom = *claimed;
+    }
+    return c;
+  });
   if (!changes) {
     if (changes.error().code == store::Errc::NotFound) {
       // The selected mailbox was deleted or renamed away by another session.
@@ -281,14 +327,6 @@ asio::awaitable<void> Session::refresh(bool allowExpunge) {
       log::warn("imap") << logPrefix_ << "refresh failed: " << changes.error().detail;
     }
     co_return;
-  }
-  store::Uid recentFrom = 0;
-  bool hasNew = false;
-  for (const auto& m : changes->changed)
-    if (m.uid >= view_->uidNext()) hasNew = true;
-  if (hasNew && !rev2_ && !view_->readOnly()) {
-    auto claimed = co_await blocking([&] { return ctx_->mail.claimRecent(account, mailbox); });
-    if (claimed) recentFrom = *claimed;
   }
   auto out = view_->apply(*changes, allowExpunge, recentFrom, !rev2_);
   if (out.newKeywords) {

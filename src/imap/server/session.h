@@ -147,6 +147,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool utf8Accept_ = false;
   uint32_t badCommands_ = 0;
   bool closing_ = false;
+  // Set at connect: before login every read is bounded by this, not only by a per-read timeout, so a
+  // client dribbling a byte a second cannot hold its slot past preauth_timeout.
+  std::chrono::steady_clock::time_point preAuthDeadline_;
 
   std::optional<MailboxView> view_;
   store::ChangeHub::Subscription subscription_;

@@ -44,4 +44,33 @@ store::Result<std::vector<std::shared_ptr<const mime::ParsedMessage>>> loadStruc
   return out;
 }
 
+store::Result<MessageRows> loadMessageRows(store::MailStore& mail, const store::BlobStore& blobs,
+                                           store::AccountId account, store::MailboxId mailbox,
+                                           const std::vector<store::Uid>& uids, bool withStructures) {
+  MessageRows out;
+  auto found = mail.getMessages(account, mailbox, uids);
+  if (!found) return Unexpected<store::Error>{found.error()};
+  out.rows.resize(uids.size());
+  // Both are in UID order: one merge aligns them.
+  size_t j = 0;
+  for (size_t i = 0; i < uids.size(); ++i) {
+    while (j < found->size() && (*found)[j].uid < uids[i]) ++j;
+    if (j < found->size() && (*found)[j].uid == uids[i]) out.rows[i] = std::move((*found)[j++]);
+  }
+  if (!withStructures) return out;
+  std::vector<std::string> ids;
+  std::vector<size_t> at;
+  for (size_t i = 0; i < out.rows.size(); ++i)
+    if (out.rows[i].uid != 0) {
+      ids.push_back(out.rows[i].blobId);
+      at.push_back(i);
+    }
+  out.structures.resize(uids.size());
+  if (ids.empty()) return out;
+  auto loaded = loadStructures(mail, blobs, account, ids);
+  if (!loaded) return Unexpected<store::Error>{loaded.error()};
+  for (size_t k = 0; k < at.size(); ++k) out.structures[at[k]] = std::move((*loaded)[k]);
+  return out;
+}
+
 }  // namespace tern::imap::server

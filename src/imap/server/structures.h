@@ -22,4 +22,16 @@ store::Result<std::vector<std::shared_ptr<const mime::ParsedMessage>>> loadStruc
     store::MailStore& mail, const store::BlobStore& blobs, store::AccountId account,
     const std::vector<std::string>& blobIds);
 
+// The store rows of the given UIDs (ascending), aligned with them: the session's view keeps only
+// UIDs and flags, so FETCH, SEARCH and SORT read size, dates and blob ids per chunk here. A row whose
+// uid is 0 was expunged meanwhile. With `withStructures`, also each message's parsed structure
+// (nullptr for a gone or unreadable one). Runs on the blocking pool.
+struct MessageRows {
+  std::vector<store::MessageMeta> rows;
+  std::vector<std::shared_ptr<const mime::ParsedMessage>> structures;
+};
+store::Result<MessageRows> loadMessageRows(store::MailStore& mail, const store::BlobStore& blobs,
+                                           store::AccountId account, store::MailboxId mailbox,
+                                           const std::vector<store::Uid>& uids, bool withStructures);
+
 }  // namespace tern::imap::server

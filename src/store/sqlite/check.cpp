@@ -114,6 +114,31 @@ Result<SqliteStore::CheckReport> SqliteStore::check(bool repair) {
     report.mailboxes = mailboxes.size();
 
     std::map<std::string, bool> blobOk;  // blob id -> present with the right hash (each hashed once)
+    // Verifies a referenced blob the first time it is seen: well-formed id, present, matching hash,
+    // and the size the row records.
+    auto checkBlob = [&](const std::string& who, const std::string& blobId, int64_t size) {
+      auto [it, fresh] = blobOk.try_emplace(blobId, false);
+      if (!fresh) return;
+      if (!isBlobId(blobId)) {
+        problem(who + ": malformed blob id \"" + blobId + "\"");
+      } else if (!blobs_.exists(blobId)) {
+        problem(who + ": blob " + blobId + " is missing");
+      } else {
+        auto blob = blobs_.open(blobId);
+        if (!blob) {
+          problem(who + ": blob " + blobId + " cannot be read");
+        } else if (sha256Hex((*blob)->bytes()) != blobId) {
+          problem(who + ": blob " + blobId + " does not match its SHA-256");
+        } else {
+          it->second = true;
+          ++report.blobs;
+          if (static_cast<int64_t>((*blob)->bytes().size()) != size) {
+            problem(who + ": size " + std::to_string(size) + " differs from its blob's " +
+                    std::to_string((*blob)->bytes().size()));
+          }
+        }
+      }
+    };
     std::map<int64_t, int64_t> accountMaxModseq;
     for (auto& m : mailboxes) {
       const std::string where = "mailbox " + std::to_string(m.id) + " (" + m.address + " \"" + m.name + "\")";
@@ -135,28 +160,7 @@ Result<SqliteStore::CheckReport> SqliteStore::check(bool repair) {
           c.maxUid = std::max(c.maxUid, uid);
           c.maxModseq = std::max(c.maxModseq, modseq);
           if (uid <= 0) problem(where + ": message with invalid UID " + std::to_string(uid));
-          auto [it, fresh] = blobOk.try_emplace(blobId, false);
-          if (fresh) {
-            if (!isBlobId(blobId)) {
-              problem(where + " UID " + std::to_string(uid) + ": malformed blob id \"" + blobId + "\"");
-            } else if (!blobs_.exists(blobId)) {
-              problem(where + " UID " + std::to_string(uid) + ": blob " + blobId + " is missing");
-            } else {
-              auto blob = blobs_.open(blobId);
-              if (!blob) {
-                problem(where + " UID " + std::to_string(uid) + ": blob " + blobId + " cannot be read");
-              } else if (sha256Hex((*blob)->bytes()) != blobId) {
-                problem(where + " UID " + std::to_string(uid) + ": blob " + blobId + " does not match its SHA-256");
-              } else {
-                it->second = true;
-                ++report.blobs;
-                if (static_cast<int64_t>((*blob)->bytes().size()) != size) {
-                  problem(where + " UID " + std::to_string(uid) + ": size " + std::to_string(size) +
-                          " differs from its blob's " + std::to_string((*blob)->bytes().size()));
-                }
-              }
-            }
-          }
+          checkBlob(where + " UID " + std::to_string(uid), blobId, size);
         }
       }
       {
@@ -226,6 +230,16 @@ Result<SqliteStore::CheckReport> SqliteStore::check(bool repair) {
       }
       int64_t& accountMax = accountMaxModseq[m.account];
       accountMax = std::max(accountMax, m.highestModseq);
+    }
+
+    // Queued outbound messages reference blobs too: a missing one could never be delivered.
+    {
+      TERN_CHECK_ASSIGN(st, db->prepare("SELECT id, blob_id, size FROM outbound_messages ORDER BY id"));
+      while (true) {
+        TERN_CHECK_ASSIGN(row, st.step());
+        if (!row) break;
+        checkBlob("queued message " + std::to_string(st.i64(0)), st.text(1), st.i64(2));
+      }
     }
 
     // New MODSEQs come from the account counter, so it must not lag behind any mailbox.

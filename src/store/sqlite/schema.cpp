@@ -134,7 +134,18 @@ CREATE TABLE outbound_recipients (
 CREATE INDEX outbound_recipients_due ON outbound_recipients(next_attempt);
 )sql";
 
-constexpr const char* kMigrations[] = {kV1, kV2, kV3};
+// Version 4: queue scheduling and administration. `held` keeps a recipient out of delivery until an
+// operator releases it; `delay_notified` records that a "delayed" DSN went out (sent once);
+// `lease_until` (unix seconds) is set by the scheduler that claimed the row, so another scheduler
+// skips it until the lease ends; a crashed scheduler's lease simply expires (a retry, never a loss).
+constexpr const char* kV4 = R"sql(
+ALTER TABLE outbound_recipients ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbound_recipients ADD COLUMN delay_notified INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbound_recipients ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX outbound_recipients_message ON outbound_recipients(message_id);
+)sql";
+
+constexpr const char* kMigrations[] = {kV1, kV2, kV3, kV4};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
 }  // namespace

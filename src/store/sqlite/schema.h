@@ -6,7 +6,7 @@
 
 namespace tern::store::sqlite {
 
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 Result<void> migrate(Db& db);
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -477,6 +478,24 @@ Result<std::vector<MessageMeta>> presentRows(Db& db, MailboxId mailbox, const st
   sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
   std::vector<MessageMeta> out;
   out.reserve(sorted.size());
+  if (sorted.empty()) return out;
+  // Dense UID lists (FETCH 1:*, a chunk of a SEARCH) read one range instead of one lookup per UID.
+  const uint64_t span = uint64_t{sorted.back()} - sorted.front() + 1;
+  if (sorted.size() >= 8 && span <= 4 * sorted.size()) {
+    TERN_ASSIGN(st, db.prepare("SELECT " TERN_MESSAGE_COLS
+                               " FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid"));
+    st.bind(1, mailbox).bind(2, static_cast<int64_t>(sorted.front())).bind(3, static_cast<int64_t>(sorted.back()));
+    auto want = sorted.begin();
+    for (;;) {
+      TERN_ASSIGN(row, st.step());
+      if (!row) break;
+      const Uid uid = static_cast<Uid>(st.i64(0));
+      while (want != sorted.end() && *want < uid) ++want;
+      if (want == sorted.end()) break;
+      if (*want == uid) out.push_back(readMessage(st));
+    }
+    return out;
+  }
   for (Uid uid : sorted) {
     TERN_ASSIGN(m, messageByUid(db, mailbox, uid));
     if (m) out.push_back(std::move(*m));
@@ -1211,14 +1230,39 @@ Result<std::vector<MessageMeta>> SqliteStore::getMessages(AccountId account, Mai
   });
 }
 
+Result<MailboxInfo> SqliteStore::scanFlags(AccountId account, MailboxId mailbox,
+                                           const std::function<void(Uid, const Flags&)>& fn) {
+  return read<MailboxInfo>([&](Db& db) -> Result<MailboxInfo> {
+    TERN_ASSIGN(info, mailboxById(db, account, mailbox));
+    // Three narrow columns, no per-row strings unless a message has keywords: SELECT of a large
+    // mailbox is bound by this loop.
+    TERN_ASSIGN(st, db.prepare("SELECT uid, flags, keywords FROM messages WHERE mailbox_id = ? ORDER BY uid"));
+    st.bind(1, mailbox);
+    Flags flags;
+    for (;;) {
+      TERN_ASSIGN(row, st.step());
+      if (!row) break;
+      flags.system = static_cast<uint32_t>(st.i64(1));
+      flags.keywords.clear();
+      const std::string keywords = st.text(2);  // "" for most messages: no allocation
+      if (!keywords.empty()) flags.keywords = splitKeywords(keywords);
+      fn(static_cast<Uid>(st.i64(0)), flags);
+    }
+    return info;
+  });
+}
+
 Result<Changes> SqliteStore::changesSince(AccountId account, MailboxId mailbox, ModSeq since) {
   return read<Changes>([&](Db& db) -> Result<Changes> {
     Changes c;
     TERN_ASSIGN(info, mailboxById(db, account, mailbox));
     c.mailbox = std::move(info);
     {
+      // "+uid": without it SQLite walks the primary key to avoid a sort, reading every row of the
+      // mailbox (a million for a large one) on each refresh; this way messages_modseq finds the few
+      // changed rows and only those are sorted.
       TERN_ASSIGN(st, db.prepare("SELECT " TERN_MESSAGE_COLS
-                                 " FROM messages WHERE mailbox_id = ? AND modseq > ? ORDER BY uid"));
+                                 " FROM messages WHERE mailbox_id = ? AND modseq > ? ORDER BY +uid"));
       st.bind(1, mailbox).bind(2, static_cast<int64_t>(since));
       for (;;) {
         TERN_ASSIGN(row, st.step());
@@ -1226,7 +1270,7 @@ Result<Changes> SqliteStore::changesSince(AccountId account, MailboxId mailbox, 
         c.changed.push_back(readMessage(st));
       }
     }
-    TERN_ASSIGN(st, db.prepare("SELECT uid FROM tombstones WHERE mailbox_id = ? AND modseq > ? ORDER BY uid"));
+    TERN_ASSIGN(st, db.prepare("SELECT uid FROM tombstones WHERE mailbox_id = ? AND modseq > ? ORDER BY +uid"));
     st.bind(1, mailbox).bind(2, static_cast<int64_t>(since));
     for (;;) {
       TERN_ASSIGN(row, st.step());
@@ -1370,6 +1414,29 @@ Result<CopyResult> SqliteStore::copy(AccountId account, MailboxId from, const st
 }
 
 Result<Uid> SqliteStore::claimRecent(AccountId account, MailboxId mailbox) {
+  // Read first: when the watermark is already at UIDNEXT there is nothing to claim and the write would
+  // change nothing. This keeps a new message seen by thousands of IDLE sessions at one write, not one
+  // queued write (and fsync batch) per session.
+  auto settled = [&]() -> Result<std::optional<Uid>> {
+    return read<std::optional<Uid>>([&](Db& db) -> Result<std::optional<Uid>> {
+      TERN_ASSIGN(st, db.prepare("SELECT recent_uid, uidnext FROM mailboxes WHERE account_id = ? AND id = ?"));
+      st.bind(1, account).bind(2, mailbox);
+      TERN_ASSIGN(row, st.step());
+      if (!row) return fail(Errc::NotFound, "no such mailbox for this account");
+      if (st.i64(0) == st.i64(1)) return std::optional<Uid>(static_cast<Uid>(st.i64(0)));
+      return std::optional<Uid>();
+    });
+  };
+  auto unchanged = settled();
+  if (!unchanged) return Unexpected<Error>{unchanged.error()};
+  if (*unchanged) return **unchanged;
+  // Something to claim. Sessions woken together by one new message all get here at once: they take
+  // turns per mailbox (striped locks) and look again, so only the first one writes.
+  static std::array<std::mutex, 64> claimLocks;
+  std::lock_guard claimLock(claimLocks[static_cast<uint64_t>(mailbox) % claimLocks.size()]);
+  unchanged = settled();
+  if (!unchanged) return Unexpected<Error>{unchanged.error()};
+  if (*unchanged) return **unchanged;
   return write<Uid>([&](WriteCtx& ctx) -> Result<Uid> {
     Uid first = 0;
     {
@@ -1528,40 +1595,191 @@ Result<std::vector<DeliveryResult>> SqliteStore::deliverAndEnqueue(const std::ve
   });
 }
 
+namespace {
+
+// Every queue read selects these columns in this order (followed by its own WHERE/ORDER BY), and
+// queueRows() turns the rows into QueueEntry values: one place to extend when a column is added.
+#define TERN_QUEUE_SELECT                                                                          \
+  "SELECT r.id, m.id, m.sender, m.blob_id, m.size, m.ret, m.envid, m.smtputf8, m.eightbit, "      \
+  "r.recipient, r.notify, r.orcpt, m.created, r.next_attempt, r.attempts, r.last_error, r.held, " \
+  "r.delay_notified, m.account_id, r.lease_until "                                                \
+  "FROM outbound_recipients r JOIN outbound_messages m ON m.id = r.message_id "
+
+// The WHERE clause of a due row at time ?: not held, not leased, next attempt reached.
+#define TERN_QUEUE_DUE "WHERE r.held = 0 AND r.lease_until <= ?1 AND r.next_attempt <= ?1 "
+
+Result<std::vector<QueueEntry>> queueRows(Stmt& st) {
+  std::vector<QueueEntry> out;
+  for (;;) {
+    TERN_ASSIGN(row, st.step());
+    if (!row) break;
+    QueueEntry e;
+    e.id = st.i64(0);
+    e.messageId = st.i64(1);
+    e.sender = st.text(2);
+    e.blobId = st.text(3);
+    e.size = static_cast<uint64_t>(st.i64(4));
+    e.ret = st.text(5);
+    e.envid = st.text(6);
+    e.smtputf8 = st.i64(7) != 0;
+    e.eightBit = st.i64(8) != 0;
+    e.recipient.address = st.text(9);
+    e.recipient.notify = st.text(10);
+    e.recipient.orcpt = st.text(11);
+    e.created = st.i64(12);
+    e.nextAttempt = st.i64(13);
+    e.attempts = static_cast<uint32_t>(st.i64(14));
+    e.lastError = st.text(15);
+    e.held = st.i64(16) != 0;
+    e.delayNotified = st.i64(17) != 0;
+    e.submitter = st.i64(18);
+    e.leaseUntil = st.i64(19);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+int64_t sqlLimit(size_t limit) { return static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)); }
+
+// Remote replies end up in last_error: keep a bounded prefix, cut on a UTF-8 boundary.
+constexpr size_t kMaxLastErrorBytes = 2000;
+std::string_view boundedError(std::string_view e) {
+  if (e.size() <= kMaxLastErrorBytes) return e;
+  size_t n = kMaxLastErrorBytes;
+  while (n > 0 && (static_cast<unsigned char>(e[n]) & 0xc0) == 0x80) --n;
+  return e.substr(0, n);
+}
+
+// Runs an UPDATE/DELETE whose last parameter (?9) is the message id, or without that condition
+// when messageId is nullopt; returns the number of rows changed. `allSql` and `oneSql` must differ
+// only in that condition.
+Result<size_t> changeRows(Db& db, const char* allSql, const char* oneSql, std::optional<int64_t> messageId,
+                          const std::function<void(Stmt&)>& bind) {
+  TERN_ASSIGN(st, db.prepare(messageId ? oneSql : allSql));
+  bind(st);
+  if (messageId) st.bind(9, *messageId);
+  TERN_TRY(st.run());
+  return static_cast<size_t>(db.changes());
+}
+
+}  // namespace
+
+// Due at dueBy: a lease that has ended by then no longer hides the row (the scheduler's own
+// claimOutbound uses the same condition with its `now`).
 Result<std::vector<QueueEntry>> SqliteStore::listOutbound(int64_t dueBy, size_t limit) {
   return read<std::vector<QueueEntry>>([&](Db& db) -> Result<std::vector<QueueEntry>> {
-    TERN_ASSIGN(st, db.prepare("SELECT r.id, m.id, m.sender, m.blob_id, m.size, m.ret, m.envid, m.smtputf8, "
-                               "m.eightbit, r.recipient, r.notify, r.orcpt, m.created, r.next_attempt, "
-                               "r.attempts, r.last_error FROM outbound_recipients r JOIN outbound_messages m "
-                               "ON m.id = r.message_id WHERE r.next_attempt <= ? ORDER BY r.next_attempt, r.id "
-                               "LIMIT ?"));
-    st.bind(1, dueBy).bind(2, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
-    std::vector<QueueEntry> out;
-    for (;;) {
-      TERN_ASSIGN(row, st.step());
-      if (!row) break;
-      QueueEntry e;
-      e.id = st.i64(0);
-      e.messageId = st.i64(1);
-      e.sender = st.text(2);
-      e.blobId = st.text(3);
-      e.size = static_cast<uint64_t>(st.i64(4));
-      e.ret = st.text(5);
-      e.envid = st.text(6);
-      e.smtputf8 = st.i64(7) != 0;
-      e.eightBit = st.i64(8) != 0;
-      e.recipient.address = st.text(9);
-      e.recipient.notify = st.text(10);
-      e.recipient.orcpt = st.text(11);
-      e.created = st.i64(12);
-      e.nextAttempt = st.i64(13);
-      e.attempts = static_cast<uint32_t>(st.i64(14));
-      e.lastError = st.text(15);
-      out.push_back(std::move(e));
-    }
-    return out;
+    TERN_ASSIGN(st, db.prepare(TERN_QUEUE_SELECT TERN_QUEUE_DUE "ORDER BY r.next_attempt, r.id LIMIT ?2"));
+    st.bind(1, dueBy).bind(2, sqlLimit(limit));
+    return queueRows(st);
   });
 }
 
+Result<std::vector<QueueEntry>> SqliteStore::listQueue(size_t limit) {
+  return read<std::vector<QueueEntry>>([&](Db& db) -> Result<std::vector<QueueEntry>> {
+    TERN_ASSIGN(st, db.prepare(TERN_QUEUE_SELECT "ORDER BY m.id, r.id LIMIT ?"));
+    st.bind(1, sqlLimit(limit));
+    return queueRows(st);
+  });
+}
+
+Result<std::vector<QueueEntry>> SqliteStore::getQueuedMessage(int64_t messageId) {
+  return read<std::vector<QueueEntry>>([&](Db& db) -> Result<std::vector<QueueEntry>> {
+    TERN_ASSIGN(st, db.prepare(TERN_QUEUE_SELECT "WHERE m.id = ? ORDER BY r.id"));
+    st.bind(1, messageId);
+    return queueRows(st);
+  });
+}
+
+Result<std::vector<QueueEntry>> SqliteStore::claimOutbound(int64_t now, int64_t leaseUntil, size_t limit) {
+  if (leaseUntil <= now) return fail(Errc::Invalid, "lease must end after now");
+  // Select and lease in one write transaction: the writer (BEGIN IMMEDIATE) excludes every other
+  // writer, in this process or another, so two claims can never both see a row as unleased.
+  return write<std::vector<QueueEntry>>([&](WriteCtx& ctx) -> Result<std::vector<QueueEntry>> {
+    std::vector<QueueEntry> rows;
+    {
+      TERN_ASSIGN(st, ctx.db.prepare(TERN_QUEUE_SELECT TERN_QUEUE_DUE "ORDER BY r.next_attempt, r.id LIMIT ?2"));
+      st.bind(1, now).bind(2, sqlLimit(limit));
+      TERN_ASSIGN(found, queueRows(st));
+      rows = std::move(found);
+    }
+    for (auto& e : rows) {
+      TERN_ASSIGN(up, ctx.db.prepare("UPDATE outbound_recipients SET lease_until = ? WHERE id = ?"));
+      up.bind(1, leaseUntil).bind(2, e.id);
+      TERN_TRY(up.run());
+      e.leaseUntil = leaseUntil;
+    }
+    return rows;
+  });
+}
+
+Result<void> SqliteStore::releaseOutboundLeases() {
+  return write<void>([&](WriteCtx& ctx) -> Result<void> {
+    return ctx.db.exec("UPDATE outbound_recipients SET lease_until = 0 WHERE lease_until <> 0");
+  });
+}
+
+Result<void> SqliteStore::completeOutbound(int64_t recipientId) {
+  return write<void>([&](WriteCtx& ctx) -> Result<void> {
+    int64_t messageId = 0;
+    {
+      TERN_ASSIGN(st, ctx.db.prepare("DELETE FROM outbound_recipients WHERE id = ? RETURNING message_id"));
+      st.bind(1, recipientId);
+      TERN_ASSIGN(row, st.step());
+      if (!row) return fail(Errc::NotFound, "queue row " + std::to_string(recipientId) + " is gone");
+      messageId = st.i64(0);
+      TERN_ASSIGN(more, st.step());  // finish the statement (the id is unique: no second row)
+      (void)more;
+    }
+    TERN_ASSIGN(del, ctx.db.prepare("DELETE FROM outbound_messages WHERE id = ?1 AND NOT EXISTS "
+                                    "(SELECT 1 FROM outbound_recipients WHERE message_id = ?1)"));
+    del.bind(1, messageId);
+    return del.run();
+  });
+}
+
+Result<void> SqliteStore::deferOutbound(int64_t recipientId, int64_t nextAttempt, std::string_view lastError,
+                                        bool delayNotified) {
+  return write<void>([&](WriteCtx& ctx) -> Result<void> {
+    TERN_ASSIGN(st, ctx.db.prepare("UPDATE outbound_recipients SET attempts = attempts + 1, last_error = ?, "
+                                   "next_attempt = ?, lease_until = 0, "
+                                   "delay_notified = (delay_notified OR ?) WHERE id = ?"));
+    st.bindText(1, boundedError(lastError)).bind(2, nextAttempt).bind(3, delayNotified ? 1 : 0).bind(4, recipientId);
+    TERN_TRY(st.run());
+    if (ctx.db.changes() == 0) return fail(Errc::NotFound, "queue row " + std::to_string(recipientId) + " is gone");
+    return {};
+  });
+}
+
+// A row leased by a running scheduler keeps its lease: it is being delivered right now, and
+// clearing the lease would let a second claim deliver the same recipient twice.
+Result<size_t> SqliteStore::retryOutbound(std::optional<int64_t> messageId, int64_t now) {
+  return write<size_t>([&](WriteCtx& ctx) {
+    return changeRows(ctx.db, "UPDATE outbound_recipients SET next_attempt = ?1 WHERE held = 0",
+                      "UPDATE outbound_recipients SET next_attempt = ?1 WHERE held = 0 AND message_id = ?9",
+                      messageId, [&](Stmt& st) { st.bind(1, now); });
+  });
+}
+
+Result<size_t> SqliteStore::holdOutbound(std::optional<int64_t> messageId, bool held) {
+  return write<size_t>([&](WriteCtx& ctx) {
+    return changeRows(ctx.db, "UPDATE outbound_recipients SET held = ?1 WHERE held <> ?1",
+                      "UPDATE outbound_recipients SET held = ?1 WHERE held <> ?1 AND message_id = ?9", messageId,
+                      [&](Stmt& st) { st.bind(1, held ? 1 : 0); });
+  });
+}
+
+Result<size_t> SqliteStore::removeOutbound(std::optional<int64_t> messageId) {
+  return write<size_t>([&](WriteCtx& ctx) -> Result<size_t> {
+    TERN_ASSIGN(n, changeRows(ctx.db, "DELETE FROM outbound_recipients",
+                              "DELETE FROM outbound_recipients WHERE message_id = ?9", messageId, [](Stmt&) {}));
+    TERN_ASSIGN(m, changeRows(ctx.db, "DELETE FROM outbound_messages", "DELETE FROM outbound_messages WHERE id = ?9",
+                              messageId, [](Stmt&) {}));
+    (void)m;
+    return n;
+  });
+}
+
+#undef TERN_QUEUE_DUE
+#undef TERN_QUEUE_SELECT
 
 }  // namespace tern::store

@@ -69,6 +69,7 @@ class SqliteStore : public Directory, public MailStore {
   Result<MailboxStatus> status(AccountId, MailboxId) override;
   Result<std::vector<MessageMeta>> listMessages(AccountId, MailboxId) override;
   Result<std::vector<MessageMeta>> getMessages(AccountId, MailboxId, const std::vector<Uid>& uids) override;
+  Result<MailboxInfo> scanFlags(AccountId, MailboxId, const std::function<void(Uid, const Flags&)>& fn) override;
   Result<Changes> changesSince(AccountId, MailboxId, ModSeq since) override;
   Result<AppendResult> append(AccountId, MailboxId, const std::vector<NewMessage>&) override;
   Result<StoreFlagsResult> storeFlags(AccountId, MailboxId, const std::vector<Uid>& uids, FlagOp op,
@@ -88,13 +89,24 @@ class SqliteStore : public Directory, public MailStore {
                                               const NewMessage& message) override;
   Result<int64_t> enqueueOutbound(const OutboundMessage& message) override;
   Result<std::vector<QueueEntry>> listOutbound(int64_t dueBy, size_t limit) override;
+  Result<std::vector<QueueEntry>> listQueue(size_t limit) override;
+  Result<std::vector<QueueEntry>> getQueuedMessage(int64_t messageId) override;
+  Result<std::vector<QueueEntry>> claimOutbound(int64_t now, int64_t leaseUntil, size_t limit) override;
+  Result<void> releaseOutboundLeases() override;
+  Result<void> completeOutbound(int64_t recipientId) override;
+  Result<void> deferOutbound(int64_t recipientId, int64_t nextAttempt, std::string_view lastError,
+                             bool delayNotified) override;
+  Result<size_t> retryOutbound(std::optional<int64_t> messageId, int64_t now) override;
+  Result<size_t> holdOutbound(std::optional<int64_t> messageId, bool held) override;
+  Result<size_t> removeOutbound(std::optional<int64_t> messageId) override;
   Result<std::vector<DeliveryResult>> deliverAndEnqueue(const std::vector<AccountId>& accounts,
                                                         const NewMessage& message,
                                                         const OutboundMessage& outbound) override;
 
   // Consistency check (check.cpp), behind `tern check`: integrity of the SQLite file, STATUS
   // counters against a recount, UIDs below UIDNEXT and never both live and expunged, MODSEQs up to
-  // HIGHESTMODSEQ and the account counter, every referenced blob present with a matching SHA-256.
+  // HIGHESTMODSEQ and the account counter, every blob referenced by a message or a queued outbound
+  // message present with a matching SHA-256.
   // With `repair`, what is safe to fix is fixed in one transaction: counters recounted, UIDNEXT,
   // HIGHESTMODSEQ and the account MODSEQ raised. Missing or corrupt blobs are only reported.
   struct CheckReport {

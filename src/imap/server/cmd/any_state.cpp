@@ -63,6 +63,7 @@ asio::awaitable<void> Session::cmdStartTls(const std::string& tag) {
 asio::awaitable<void> Session::finishLogin(const std::string& tag, const store::Account& account) {
   account_ = account;
   state_ = SessionState::Authenticated;
+  reader_ = CommandReader(ctx_->settings.reader);  // between commands: nothing partial is lost
   log::info("imap") << logPrefix_ << "login user=" << account.address << " ip=" << stream_->remoteAddress()
                     << (stream_->isTls() ? " tls" : "");
   ok(tag, "Logged in", "CAPABILITY " + capabilities());

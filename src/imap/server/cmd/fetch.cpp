@@ -1,7 +1,8 @@
 // FETCH: metadata from the view; ENVELOPE, BODYSTRUCTURE and section offsets from the stored parse
 // (never re-parsed here); bytes cut from memory-mapped blobs (byte-exact). BINARY decodes the
 // transfer encoding. Sets \Seen for non-PEEK body fetches in a read-write mailbox. Output is flushed
-// in chunks and structures are loaded per chunk, so a large FETCH never builds one huge buffer.
+// in chunks, and store rows (size, date, blob) and structures are loaded per chunk, so a large FETCH
+// never builds one huge buffer.
 #include <algorithm>
 #include <cstring>
 
@@ -38,6 +39,12 @@ bool needsStructure(const FetchAtt& a) {
   return a.kind == K::Envelope || a.kind == K::Body || a.kind == K::BodyStructure || a.kind == K::Binary ||
          a.kind == K::BinarySize || a.kind == K::Preview ||
          (a.kind == K::BodySection && (!a.section.part.empty() || a.section.text == Section::Text::Mime));
+}
+
+// INTERNALDATE and RFC822.SIZE are not in the view: they come from the store row.
+bool needsRow(const FetchAtt& a) {
+  using K = FetchAtt::Kind;
+  return a.kind == K::InternalDate || a.kind == K::Rfc822Size || needsBlob(a) || needsStructure(a);
 }
 
 bool setsSeen(const FetchAtt& a) {
@@ -156,8 +163,8 @@ BinaryStatus binarySection(std::string_view whole, const mime::ParsedMessage& pa
 
 // Appends the requested items of one message to its FETCH line; false for an unknown transfer
 // encoding in BINARY (RFC 3516 4.3). A plain function, so the coroutine frame stays small.
-bool appendItems(std::string& line, bool& first, const Fetch& c, const ViewMessage& m, const store::Blob* blob,
-                 const mime::ParsedMessage* parsed, bool utf8, bool showRecent) {
+bool appendItems(std::string& line, bool& first, const Fetch& c, const ViewMessage& m, const store::MessageMeta* row,
+                 const store::Blob* blob, const mime::ParsedMessage* parsed, bool utf8, bool showRecent) {
   auto item = [&](std::string_view name) {
     if (!first) line += ' ';
     first = false;
@@ -169,9 +176,9 @@ bool appendItems(std::string& line, bool& first, const Fetch& c, const ViewMessa
       case K::Flags: item("FLAGS " + formatFlags(m.flags, showRecent)); break;
       case K::Uid: item("UID " + std::to_string(m.uid)); break;
       case K::InternalDate:
-        item("INTERNALDATE " + formatDateTime(DateTime{m.internalDate.unixSeconds, m.internalDate.tzOffsetMinutes}));
+        item("INTERNALDATE " + formatDateTime(DateTime{row->internalDate.unixSeconds, row->internalDate.tzOffsetMinutes}));
         break;
-      case K::Rfc822Size: item("RFC822.SIZE " + std::to_string(m.size)); break;
+      case K::Rfc822Size: item("RFC822.SIZE " + std::to_string(row->size)); break;
       case K::Rfc822:
         item("RFC822 ");
         appendLiteral(line, blob->bytes());
@@ -239,7 +246,7 @@ asio::awaitable<void> Session::cmdFetch(const std::string& tag, const Fetch& c) 
     bad(tag, "", "Invalid message sequence number");
     co_return;
   }
-  bool wantsBlob = false, wantsStructure = false, wantsSeen = false, hasUid = false, hasFlags = false;
+  bool wantsBlob = false, wantsStructure = false, wantsRow = false, wantsSeen = false, hasUid = false, hasFlags = false;
   for (const auto& a : c.atts) {
     if (!supportedNow(a)) {
       bad(tag, "", "FETCH item not supported");
@@ -247,6 +254,7 @@ asio::awaitable<void> Session::cmdFetch(const std::string& tag, const Fetch& c) 
     }
     wantsBlob = wantsBlob || needsBlob(a);
     wantsStructure = wantsStructure || needsStructure(a);
+    wantsRow = wantsRow || needsRow(a);
     wantsSeen = wantsSeen || setsSeen(a);
     hasUid = hasUid || a.kind == FetchAtt::Kind::Uid;
     hasFlags = hasFlags || a.kind == FetchAtt::Kind::Flags;
@@ -262,7 +270,7 @@ asio::awaitable<void> Session::cmdFetch(const std::string& tag, const Fetch& c) 
   if (wantsSeen && !view_->readOnly()) {
     std::vector<store::Uid> unseen;
     for (uint32_t msn : *msns)
-      if (!(view_->at(msn).flags.system & store::kSeen)) unseen.push_back(view_->at(msn).uid);
+      if (!(view_->at(msn).flags.system & store::kSeen)) unseen.push_back(view_->uidAt(msn));
     if (!unseen.empty()) {
       const auto account = account_->id;
       const auto mailbox = view_->id();
@@ -277,32 +285,40 @@ asio::awaitable<void> Session::cmdFetch(const std::string& tag, const Fetch& c) 
       for (const auto& u : r->updated) view_->setFlags(u.uid, u.flags, u.modSeq);
       std::sort(unseen.begin(), unseen.end());
       for (size_t i = 0; i < msns->size(); ++i)
-        seenChanged[i] = std::binary_search(unseen.begin(), unseen.end(), view_->at((*msns)[i]).uid);
+        seenChanged[i] = std::binary_search(unseen.begin(), unseen.end(), view_->uidAt((*msns)[i]));
     }
   }
 
-  bool missingBlob = false;
-  std::vector<std::shared_ptr<const mime::ParsedMessage>> structures;
+  bool missingBlob = false, expunged = false;
+  MessageRows chunk;  // store rows (and structures) of the current chunk, when the items need them
   for (size_t i = 0; i < msns->size(); ++i) {
     const uint32_t msn = (*msns)[i];
-    const ViewMessage& m = view_->at(msn);
-    if (wantsStructure && i % kChunk == 0) {
-      std::vector<std::string> ids;
-      for (size_t j = i; j < std::min(msns->size(), i + kChunk); ++j) ids.push_back(view_->at((*msns)[j]).blobId);
+    if (wantsRow && i % kChunk == 0) {
+      std::vector<store::Uid> uids;
+      for (size_t j = i; j < std::min(msns->size(), i + kChunk); ++j) uids.push_back(view_->uidAt((*msns)[j]));
       const auto account = account_->id;
-      auto loaded = co_await blocking([&] { return loadStructures(ctx_->mail, ctx_->blobs, account, ids); });
+      const auto mailbox = view_->id();
+      auto loaded = co_await blocking(
+          [&] { return loadMessageRows(ctx_->mail, ctx_->blobs, account, mailbox, uids, wantsStructure); });
       if (!loaded) {
         noStore(tag, loaded.error(), "FETCH");
         co_return;
       }
-      structures = std::move(*loaded);
+      chunk = std::move(*loaded);
     }
-    const mime::ParsedMessage* parsed = wantsStructure ? structures[i % kChunk].get() : nullptr;
+    const ViewMessage m = view_->at(msn);
+    const store::MessageMeta* row = wantsRow ? &chunk.rows[i % kChunk] : nullptr;
+    if (row && row->uid == 0) {
+      // Expunged by another session and not yet announced here: its data is gone (RFC 9051 7.1).
+      expunged = true;
+      continue;
+    }
+    const mime::ParsedMessage* parsed = wantsStructure ? chunk.structures[i % kChunk].get() : nullptr;
     std::shared_ptr<const store::Blob> blob;
     if (wantsBlob || (wantsStructure && !parsed)) {
-      auto b = ctx_->blobs.open(m.blobId);
+      auto b = ctx_->blobs.open(row->blobId);
       if (!b) {
-        log::error("imap") << logPrefix_ << "blob " << m.blobId << " unreadable: " << b.error().detail;
+        log::error("imap") << logPrefix_ << "blob " << row->blobId << " unreadable: " << b.error().detail;
         missingBlob = true;
         continue;
       }
@@ -321,7 +337,7 @@ asio::awaitable<void> Session::cmdFetch(const std::string& tag, const Fetch& c) 
     };
     if (c.uid && !hasUid) item("UID " + std::to_string(m.uid));
     if (seenChanged[i] && !hasFlags) item("FLAGS " + formatFlags(m.flags, m.recent && !rev2_));
-    if (!appendItems(line, first, c, m, blob.get(), parsed, utf8, m.recent && !rev2_)) {
+    if (!appendItems(line, first, c, m, row, blob.get(), parsed, utf8, m.recent && !rev2_)) {
       // RFC 3516 4.3: the whole FETCH fails; what was sent for earlier messages stands.
       no(tag, "UNKNOWN-CTE", "Unknown Content-Transfer-Encoding");
       co_return;
@@ -333,6 +349,8 @@ asio::awaitable<void> Session::cmdFetch(const std::string& tag, const Fetch& c) 
   }
   if (missingBlob)
     no(tag, "SERVERBUG", "Some messages could not be read");
+  else if (expunged)
+    no(tag, "EXPUNGEISSUED", "Some messages were expunged meanwhile");
   else
     ok(tag, "FETCH completed");
 }

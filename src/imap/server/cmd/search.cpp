@@ -1,6 +1,6 @@
-// SEARCH: flags, sizes, dates, UIDs and sequence numbers from the view; address, subject and sent-date
-// keys from the stored parse; HEADER from the mapped header bytes; BODY/TEXT from the decoded text
-// parts of the blob. NOT/OR/AND, ESEARCH results (RETURN MIN MAX COUNT ALL SAVE), SEARCHRES "$".
+// SEARCH: flags, UIDs and sequence numbers from the view; sizes and dates from the store rows (read per
+// chunk); address, subject and sent-date keys from the stored parse; HEADER from the mapped header
+// bytes; BODY/TEXT from the decoded text parts of the blob. NOT/OR/AND, ESEARCH results (RETURN MIN MAX COUNT ALL SAVE), SEARCHRES "$".
 // Matching is case-insensitive on decoded UTF-8 (message_text.h folding). Search strings are untrusted
 // but only compared; nesting is bounded by the parser.
 #include <algorithm>
@@ -32,6 +32,17 @@ int64_t floorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0
 
 // The internal date's calendar day, in the message's own zone ("disregarding time and timezone").
 int64_t internalDay(const store::DateTime& dt) { return floorDiv(dt.unixSeconds + dt.tzOffsetMinutes * 60LL, 86400); }
+
+// Keys that need the message's store row (the view keeps only UIDs and flags).
+bool rowKey(SearchKey::Kind k) {
+  using K = SearchKey::Kind;
+  switch (k) {
+    case K::Before: case K::On: case K::Since: case K::Larger: case K::Smaller: case K::Older: case K::Younger:
+      return true;
+    default:
+      return false;
+  }
+}
 
 bool contentKey(SearchKey::Kind k) {
   using K = SearchKey::Kind;
@@ -87,8 +98,8 @@ struct Evaluator {
   bool inSet(const SequenceSet& set, bool uid, uint32_t msn) const {
     if (set.savedResult) return saved && std::binary_search(saved->begin(), saved->end(), msn);
     const uint32_t n = view.exists();
-    const store::Uid maxUid = n ? view.at(n).uid : 0;
-    const uint32_t value = uid ? view.at(msn).uid : msn;
+    const store::Uid maxUid = n ? view.uidAt(n) : 0;
+    const uint32_t value = uid ? view.uidAt(msn) : msn;
     const uint32_t star = uid ? maxUid : n;
     for (const auto& r : set.ranges) {
       uint32_t a = r.first == 0 ? star : r.first;
@@ -124,13 +135,13 @@ struct Evaluator {
       case K::Old: return !(includeRecent && m.recent);
       case K::Keyword: return hasKeyword(m.flags, k.text);
       case K::Unkeyword: return !hasKeyword(m.flags, k.text);
-      case K::Before: return internalDay(m.internalDate) < daysFromCivil(k.date.year, k.date.month, k.date.day);
-      case K::On: return internalDay(m.internalDate) == daysFromCivil(k.date.year, k.date.month, k.date.day);
-      case K::Since: return internalDay(m.internalDate) >= daysFromCivil(k.date.year, k.date.month, k.date.day);
-      case K::Larger: return m.size > k.number;
-      case K::Smaller: return m.size < k.number;
-      case K::Older: return m.internalDate.unixSeconds <= now - static_cast<int64_t>(k.number);
-      case K::Younger: return m.internalDate.unixSeconds >= now - static_cast<int64_t>(k.number);
+      case K::Before: return row && internalDay(row->internalDate) < daysFromCivil(k.date.year, k.date.month, k.date.day);
+      case K::On: return row && internalDay(row->internalDate) == daysFromCivil(k.date.year, k.date.month, k.date.day);
+      case K::Since: return row && internalDay(row->internalDate) >= daysFromCivil(k.date.year, k.date.month, k.date.day);
+      case K::Larger: return row && row->size > k.number;
+      case K::Smaller: return row && row->size < k.number;
+      case K::Older: return row && row->internalDate.unixSeconds <= now - static_cast<int64_t>(k.number);
+      case K::Younger: return row && row->internalDate.unixSeconds >= now - static_cast<int64_t>(k.number);
       case K::Uid: return inSet(k.set, true, msn);
       case K::SequenceSet: return inSet(k.set, false, msn);
       default: return content ? matchContent(k) : false;
@@ -138,6 +149,7 @@ struct Evaluator {
   }
 
   MessageContent* content = nullptr;  // the message being matched (content keys only)
+  const store::MessageMeta* row = nullptr;  // its store row (date, size and content keys only)
 
   bool matchContent(const SearchKey& k) const {
     using K = SearchKey::Kind;
@@ -206,6 +218,7 @@ asio::awaitable<std::optional<std::vector<uint32_t>>> Session::searchMatches(con
   }
   using K = SearchKey::Kind;
   const bool needStructure = anyKey(key, contentKey);
+  const bool needRow = needStructure || anyKey(key, rowKey);
   const bool needBlob = anyKey(key, [](K k) { return k == K::Header || k == K::Body || k == K::Text; });
   SearchKey folded = key;
   foldNeedles(folded);
@@ -217,33 +230,36 @@ asio::awaitable<std::optional<std::vector<uint32_t>>> Session::searchMatches(con
   Evaluator ev{*view_, &saved, !rev2_, static_cast<int64_t>(std::time(nullptr))};
 
   std::vector<uint32_t> matches;
-  if (!needStructure) {
+  if (!needRow) {
     for (uint32_t msn = 1; msn <= view_->exists(); ++msn)
       if (!view_->at(msn).expungePending && ev.match(folded, msn)) matches.push_back(msn);
     co_return matches;
   }
-  // Content keys: in chunks on the blocking pool (structures loaded per chunk; blobs mapped only for
-  // HEADER/BODY/TEXT), so the session's worker thread never scans message text.
+  // Date, size and content keys: in chunks on the blocking pool (store rows and structures loaded per
+  // chunk; blobs mapped only for HEADER/BODY/TEXT), so the session's worker thread never scans message
+  // text. A message expunged meanwhile by another session matches nothing.
   constexpr uint32_t kChunk = 512;
   const auto account = account_->id;
+  const auto mailbox = view_->id();
   for (uint32_t start = 1; start <= view_->exists(); start += kChunk) {
     const uint32_t end = std::min<uint32_t>(view_->exists(), start + kChunk - 1);
-    std::vector<std::string> ids;
-    for (uint32_t msn = start; msn <= end; ++msn) ids.push_back(view_->at(msn).blobId);
+    std::vector<store::Uid> uids;
+    for (uint32_t msn = start; msn <= end; ++msn) uids.push_back(view_->uidAt(msn));
     auto r = co_await blocking([&]() -> store::Result<std::vector<uint32_t>> {
-      auto loaded = loadStructures(ctx_->mail, ctx_->blobs, account, ids);
+      auto loaded = loadMessageRows(ctx_->mail, ctx_->blobs, account, mailbox, uids, needStructure);
       if (!loaded) return Unexpected<store::Error>{loaded.error()};
       std::vector<uint32_t> out;
       for (uint32_t msn = start; msn <= end; ++msn) {
-        const ViewMessage& m = view_->at(msn);
-        if (m.expungePending) continue;
+        const store::MessageMeta& row = loaded->rows[msn - start];
+        if (view_->at(msn).expungePending || row.uid == 0) continue;
         MessageContent mc;
-        mc.parsed = (*loaded)[msn - start].get();
+        if (needStructure) mc.parsed = loaded->structures[msn - start].get();
         if (needBlob && mc.parsed) {
-          if (auto b = ctx_->blobs.open(m.blobId)) mc.blob = *b;
+          if (auto b = ctx_->blobs.open(row.blobId)) mc.blob = *b;
         }
         Evaluator local = ev;
         local.content = &mc;
+        local.row = &row;
         if (local.match(folded, msn)) out.push_back(msn);
       }
       return out;
@@ -261,7 +277,7 @@ asio::awaitable<void> Session::cmdSearch(const std::string& tag, const Search& c
   auto found = co_await searchMatches(tag, c.charset, c.key);
   if (!found) co_return;
   std::vector<uint32_t> matches = std::move(*found);
-  auto number = [&](uint32_t msn) { return c.uid ? view_->at(msn).uid : msn; };
+  auto number = [&](uint32_t msn) { return c.uid ? view_->uidAt(msn) : msn; };
 
   const bool esearch = c.esearch || rev2_;
   std::vector<std::string> opts = c.returnOptions;
@@ -271,10 +287,10 @@ asio::awaitable<void> Session::cmdSearch(const std::string& tag, const Search& c
   if (save) {
     savedSearch_.clear();
     if ((min || max) && !hasOption(opts, "ALL") && !hasOption(opts, "COUNT")) {
-      if (min && !matches.empty()) savedSearch_.push_back(view_->at(matches.front()).uid);
-      if (max && matches.size() > 1) savedSearch_.push_back(view_->at(matches.back()).uid);
+      if (min && !matches.empty()) savedSearch_.push_back(view_->uidAt(matches.front()));
+      if (max && matches.size() > 1) savedSearch_.push_back(view_->uidAt(matches.back()));
     } else {
-      for (uint32_t msn : matches) savedSearch_.push_back(view_->at(msn).uid);
+      for (uint32_t msn : matches) savedSearch_.push_back(view_->uidAt(msn));
     }
   }
 

@@ -22,7 +22,7 @@ std::string flagsLine(const MailboxView& view) {
 std::vector<store::Uid> uidsOf(const MailboxView& view, const std::vector<uint32_t>& msns) {
   std::vector<store::Uid> uids;
   uids.reserve(msns.size());
-  for (uint32_t msn : msns) uids.push_back(view.at(msn).uid);
+  for (uint32_t msn : msns) uids.push_back(view.uidAt(msn));
   return uids;
 }
 
@@ -47,10 +47,13 @@ asio::awaitable<void> Session::cmdSelect(const std::string& tag, const Select& c
       }
     });
   });
-  auto messages = co_await blocking([&] { return ctx_->mail.listMessages(account, mailbox); });
-  if (!messages) {
+  // UIDs and flags only, in the view's compact form (8 bytes a message); for a large mailbox from the
+  // shared index cache plus the changes since it was taken, so SELECT does not scan every row.
+  MessageIndex index;
+  auto current = co_await blocking([&] { return ctx_->indexCache.load(ctx_->mail, account, mailbox, index); });
+  if (!current) {
     subscription_.reset();
-    noStore(tag, messages.error(), "SELECT");
+    noStore(tag, current.error(), "SELECT");
     co_return;
   }
   store::Uid firstRecent = 0;
@@ -58,7 +61,7 @@ asio::awaitable<void> Session::cmdSelect(const std::string& tag, const Select& c
     auto claimed = co_await blocking([&] { return ctx_->mail.claimRecent(account, mailbox); });
     if (claimed) firstRecent = *claimed;
   }
-  view_.emplace(*mbox, *messages, firstRecent, c.readOnly);
+  view_.emplace(MailboxView::fromIndex(*current, std::move(index), firstRecent, c.readOnly));
   state_ = SessionState::Selected;
 
   const std::string flags = flagsLine(*view_);

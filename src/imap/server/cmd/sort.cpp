@@ -22,26 +22,29 @@ bool hasOption(const std::vector<std::string>& opts, std::string_view o) {
 asio::awaitable<std::optional<std::vector<SortItem>>> Session::sortItems(
     const std::string& tag, const std::vector<uint32_t>& msns, bool uid,
     std::vector<std::shared_ptr<const mime::ParsedMessage>>& keep) {
-  std::vector<std::string> ids;
-  ids.reserve(msns.size());
-  for (uint32_t msn : msns) ids.push_back(view_->at(msn).blobId);
+  // Rows and structures in UID order (what the store reads), then put back in the MSNs' order.
+  std::vector<store::Uid> uids;
+  uids.reserve(msns.size());
+  for (uint32_t msn : msns) uids.push_back(view_->uidAt(msn));
   const auto account = account_->id;
-  auto loaded = co_await blocking([&] { return loadStructures(ctx_->mail, ctx_->blobs, account, ids); });
+  const auto mailbox = view_->id();
+  auto loaded =
+      co_await blocking([&] { return loadMessageRows(ctx_->mail, ctx_->blobs, account, mailbox, uids, true); });
   if (!loaded) {
     noStore(tag, loaded.error(), "SORT");
     co_return std::nullopt;
   }
-  keep = std::move(*loaded);
+  keep = std::move(loaded->structures);
   static const mime::SortFields kEmpty;
   std::vector<SortItem> items;
   items.reserve(msns.size());
   for (size_t i = 0; i < msns.size(); ++i) {
-    const ViewMessage& m = view_->at(msns[i]);
+    const store::MessageMeta& row = loaded->rows[i];  // uid 0: expunged meanwhile, sorts as empty
     SortItem it;
-    it.number = uid ? m.uid : msns[i];
+    it.number = uid ? uids[i] : msns[i];
     it.msn = msns[i];
-    it.size = m.size;
-    it.internalDate = m.internalDate.unixSeconds;
+    it.size = row.size;
+    it.internalDate = row.internalDate.unixSeconds;
     it.fields = keep[i] ? &keep[i]->sort : &kEmpty;  // an unreadable blob sorts as if it had no headers
     items.push_back(it);
   }

@@ -1,0 +1,67 @@
+// IndexCache: LRU of MessageIndex copies keyed by mailbox, caught up with changesSince on each use.
+#include "imap/server/index_cache.h"
+
+namespace tern::imap::server {
+
+std::optional<IndexCache::Entry> IndexCache::get(store::AccountId account, store::MailboxId mailbox) {
+  std::lock_guard lock(mu_);
+  auto it = byId_.find(mailbox);
+  if (it == byId_.end() || it->second->second.account != account) return std::nullopt;
+  lru_.splice(lru_.begin(), lru_, it->second);
+  ++hits_;
+  return it->second->second;  // a copy: 8 bytes a message, the caller's to change
+}
+
+void IndexCache::put(store::AccountId account, const store::MailboxInfo& info, const MessageIndex& index) {
+  std::lock_guard lock(mu_);
+  if (auto it = byId_.find(info.id); it != byId_.end()) {
+    // Keep the newer of the two (a slower concurrent SELECT may finish after a faster one).
+    if (it->second->second.info.highestModSeq > info.highestModSeq &&
+        it->second->second.info.uidValidity == info.uidValidity)
+      return;
+    total_ -= it->second->second.index.size();
+    lru_.erase(it->second);
+    byId_.erase(it);
+  }
+  if (index.size() < minMessages_ || index.size() > maxMessages_) return;
+  lru_.emplace_front(info.id, Entry{account, info, index});
+  byId_[info.id] = lru_.begin();
+  total_ += index.size();
+  while (total_ > maxMessages_ && !lru_.empty()) {
+    total_ -= lru_.back().second.index.size();
+    byId_.erase(lru_.back().first);
+    lru_.pop_back();
+  }
+}
+
+store::Result<store::MailboxInfo> IndexCache::load(store::MailStore& mail, store::AccountId account,
+                                                   store::MailboxId mailbox, MessageIndex& index) {
+  if (auto cached = get(account, mailbox)) {
+    auto changes = mail.changesSince(account, mailbox, cached->info.highestModSeq);
+    if (!changes) return Unexpected<store::Error>{changes.error()};
+    if (changes->mailbox.uidValidity == cached->info.uidValidity) {
+      index = std::move(cached->index);
+      index.applyChanges(*changes);
+      if (!changes->changed.empty() || !changes->expunged.empty()) put(account, changes->mailbox, index);
+      return changes->mailbox;
+    }
+  }
+  MessageIndex fresh;
+  auto info = mail.scanFlags(account, mailbox, [&](store::Uid uid, const store::Flags& flags) { fresh.append(uid, flags); });
+  if (!info) return info;
+  put(account, *info, fresh);
+  index = std::move(fresh);
+  return info;
+}
+
+size_t IndexCache::cachedMessages() const {
+  std::lock_guard lock(mu_);
+  return total_;
+}
+
+size_t IndexCache::hits() const {
+  std::lock_guard lock(mu_);
+  return hits_;
+}
+
+}  // namespace tern::imap::server

@@ -1,0 +1,51 @@
+// A bounded, shared cache of the MessageIndex of large mailboxes, so that SELECT of a mailbox with a
+// million messages copies an index and reads only what changed since it was taken (changesSince),
+// instead of scanning every row. Exact, not a hint: an index at MODSEQ m plus the changes after m is
+// what a fresh scan returns. Thread-safe; no untrusted input.
+#pragma once
+
+#include <list>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+
+#include "imap/server/mailbox_view.h"
+#include "store/store.h"
+
+namespace tern::imap::server {
+
+class IndexCache {
+ public:
+  // Keeps at most `maxMessages` messages' worth of indexes (8 bytes each), least recently used
+  // dropped first; mailboxes under `minMessages` are cheap to scan and not kept.
+  IndexCache() = default;
+  IndexCache(size_t maxMessages, size_t minMessages) : maxMessages_(maxMessages), minMessages_(minMessages) {}
+
+  // The mailbox's index, brought up to date: from the cache plus changesSince when cached, else from
+  // a full scan (which is then cached). Returns the mailbox as of the index's snapshot. Blocking (store
+  // reads): run it on the blocking pool.
+  store::Result<store::MailboxInfo> load(store::MailStore& mail, store::AccountId account, store::MailboxId mailbox,
+                                         MessageIndex& index);
+
+  size_t cachedMessages() const;
+  size_t hits() const;
+
+ private:
+  struct Entry {
+    store::AccountId account;
+    store::MailboxInfo info;
+    MessageIndex index;
+  };
+  std::optional<Entry> get(store::AccountId account, store::MailboxId mailbox);
+  void put(store::AccountId account, const store::MailboxInfo& info, const MessageIndex& index);
+
+  const size_t maxMessages_ = 8'000'000;
+  const size_t minMessages_ = 20'000;
+  mutable std::mutex mu_;
+  std::list<std::pair<store::MailboxId, Entry>> lru_;  // most recent first
+  std::unordered_map<store::MailboxId, std::list<std::pair<store::MailboxId, Entry>>::iterator> byId_;
+  size_t total_ = 0;
+  size_t hits_ = 0;
+};
+
+}  // namespace tern::imap::server
