@@ -14,6 +14,8 @@
 #include <string>
 
 #include "app/config.h"
+#include "app/dkim_command.h"
+#include "app/queue_command.h"
 #include "app/serve.h"
 #include "auth/password.h"
 #include "net/privileges.h"
@@ -360,6 +362,36 @@ int runCli(int argc, char** argv) {
   auto* config = app.add_subcommand("config", "Configuration tools");
   config->require_subcommand(1);
   on(config->add_subcommand("check", "Validate the config file"), configCheck);
+
+  DkimOptions dkimOptions;
+  auto* dkim = app.add_subcommand("dkim", "DKIM signing keys");
+  dkim->require_subcommand(1);
+  auto* dkimGenerateCmd = dkim->add_subcommand("generate", "Create a signing key and print the DNS record to publish");
+  auto* dkimShowCmd = dkim->add_subcommand("show", "Print the DNS record of an existing signing key");
+  addDkimOptions(*dkimGenerateCmd, *dkimShowCmd, dkimOptions);
+  for (auto [cmd, fn] : {std::pair{dkimGenerateCmd, &dkimGenerate}, std::pair{dkimShowCmd, &dkimShow}}) {
+    cmd->callback([&action, &o, &dkimOptions, fn = fn] {
+      action = [&o, &dkimOptions, fn]() -> CliResult {
+        auto config = loadSelectedConfig(o);
+        if (!config) return tern::unexpected(config.error());
+        if (auto r = fn(*config, dkimOptions, std::cout); !r) return tern::unexpected(CliError{r.error().code, r.error().message});
+        return {};
+      };
+    });
+  }
+
+  QueueOptions queueOptions;
+  auto* queue = app.add_subcommand("queue", "Inspect and manage the outbound queue (works while the server runs)");
+  addQueueCommands(*queue, queueOptions);
+  queue->callback([&action, &o, &queueOptions] {
+    action = [&o, &queueOptions]() -> CliResult {
+      return withStore(o, [&](store::SqliteStore& s) -> CliResult {
+        auto r = runQueueCommand(s, queueOptions, std::cout);
+        if (!r) return tern::unexpected(CliError{r.error().code, r.error().message});
+        return {};
+      });
+    };
+  });
 
   auto* check = app.add_subcommand("check", "Verify the store (counters, UIDs, MODSEQs, blobs); exit 1 on problems");
   check->add_flag("--repair", o.repair, "Fix what is safe: recount counters, raise UIDNEXT and HIGHESTMODSEQ");

@@ -127,6 +127,30 @@ std::optional<std::string> oneOf(const std::string& v, std::initializer_list<std
   return "invalid value " + quoted(v) + ", expected one of " + list;
 }
 
+// A DNS server for [dns] resolvers: an IP literal, optionally "@PORT".
+bool isValidResolver(const std::string& v) {
+  const size_t at = v.find('@');
+  const std::string ip = v.substr(0, at);
+  unsigned char buf[16];
+  if (::inet_pton(AF_INET, ip.c_str(), buf) != 1 && ::inet_pton(AF_INET6, ip.c_str(), buf) != 1) return false;
+  if (at == std::string::npos) return true;
+  const std::string port = v.substr(at + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
+  const long p = std::stol(port);
+  return p >= 1 && p <= 65535;
+}
+
+// "host:port" for [routes]: a host name or IP literal ([v6] bracketed) and a port.
+bool validRoute(const std::string& v) {
+  if (parseListenAddress(v)) return true;
+  const size_t colon = v.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  const std::string port = v.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
+  const long p = std::stol(port);
+  return p >= 1 && p <= 65535 && validHostname(v.substr(0, colon));
+}
+
 std::string location(const std::string& path, uint32_t line) { return path + ":" + std::to_string(line) + ": "; }
 
 // The line of the first non-ASCII byte outside comments, or 0. toml++ 3.3 reaches
@@ -295,6 +319,73 @@ tern::Result<Config, std::string> loadConfigFromString(std::string_view text, co
       {"smtp_max_messages_per_connection", intKey(c.smtpMaxMessagesPerConnection, 1, 1000000)},
   };
 
+  auto tlsPolicyCheck = [](bool implicitAllowed) {
+    return [implicitAllowed](const std::string& v) -> std::optional<std::string> {
+      if (implicitAllowed) return oneOf(v, {"none", "opportunistic", "required", "verified", "implicit"});
+      return oneOf(v, {"none", "opportunistic", "required", "verified"});
+    };
+  };
+  sections["queue"] = {
+      {"enabled", boolKey(c.queueEnabled)},
+      {"retry_schedule", [&c](const toml::node& n) -> std::optional<Issue> {
+         const auto* arr = n.as_array();
+         if (!arr || arr->empty()) return issue("expected a non-empty array of seconds, e.g. [120, 300, 900]");
+         std::vector<std::chrono::seconds> steps;
+         for (const auto& el : *arr) {
+           const auto* v = el.as_integer();
+           if (!v || v->get() < 1 || v->get() > 7 * 24 * 3600) {
+             return issue("each step must be an integer 1..604800 seconds", el.source().begin.line);
+           }
+           steps.emplace_back(v->get());
+         }
+         c.retrySchedule = std::move(steps);
+         return std::nullopt;
+       }},
+      {"delay_warning", secondsKey(c.delayWarning, 0, 30 * 24 * 3600)},
+      {"max_lifetime", secondsKey(c.maxQueueLifetime, 5, 60 * 24 * 3600)},
+      {"max_deliveries", intKey(c.maxDeliveries, 1, 10000)},
+      {"max_deliveries_per_domain", intKey(c.maxDeliveriesPerDomain, 1, 10000)},
+      {"smtp_port", intKey(c.smtpPort, 1, 65535)},
+      {"tls", stringKey(c.outboundTls, tlsPolicyCheck(false))},
+      {"connect_timeout", secondsKey(c.outboundConnectTimeout, 1, 600)},
+  };
+  sections["dns"] = {
+      {"resolvers", stringArrayKey(c.dnsResolvers, [](const std::string& v) { return isValidResolver(v); },
+                                   "resolver", "IP or IP@PORT")},
+      {"timeout", secondsKey(c.dnsTimeout, 1, 300)},
+  };
+  sections["relay"] = {
+      {"host", stringKey(c.relayHost, [](const std::string& v) -> std::optional<std::string> {
+         if (!v.empty() && !validHostname(v) && !parseListenAddress(v + ":1")) return "invalid host " + quoted(v);
+         return std::nullopt;
+       })},
+      {"port", intKey(c.relayPort, 1, 65535)},
+      {"username", stringKey(c.relayUsername)},
+      {"password", stringKey(c.relayPassword)},
+      {"tls", stringKey(c.relayTls, tlsPolicyCheck(true))},
+  };
+  // [routes] "domain" = "host:port": the keys are the administrator's domains, so no fixed key set.
+  if (const auto* routes = root["routes"].as_table()) {
+    for (auto&& [key, value] : *routes) {
+      const std::string domain = asciiLowercase(key.str());
+      const auto* v = value.as_string();
+      const uint32_t line = key.source().begin.line;
+      if (!validHostname(domain)) return tern::unexpected(location(path, line) + "[routes] invalid domain " + quoted(key.str()));
+      if (!v || !validRoute(v->get())) {
+        return tern::unexpected(location(path, line) + "[routes] " + std::string(key.str()) +
+                                ": expected \"HOST:PORT\" (a name, an IPv4 address or a bracketed IPv6 address)");
+      }
+      c.routes.emplace_back(domain, v->get());
+    }
+  }
+  sections["routes"] = {};
+  sections["dkim"] = {
+      {"selector", stringKey(c.dkimSelector, [](const std::string& v) -> std::optional<std::string> {
+         if (!validHostname(v) || v.find('.') != std::string::npos) return "invalid selector " + quoted(v) + " (one DNS label)";
+         return std::nullopt;
+       })},
+  };
+
   for (auto&& [sectionKey, sectionNode] : root) {
     const std::string sectionName(sectionKey.str());
     const uint32_t sectionLine = sectionKey.source().begin.line;
@@ -307,6 +398,7 @@ tern::Result<Config, std::string> loadConfigFromString(std::string_view text, co
     if (section == sections.end()) {
       return tern::unexpected(location(path, sectionLine) + "unknown section [" + sectionName + "]");
     }
+    if (sectionName == "routes") continue;  // checked above
     for (auto&& [key, value] : *table) {
       const uint32_t line = key.source().begin.line;
       auto handler = section->second.find(key.str());
@@ -322,6 +414,12 @@ tern::Result<Config, std::string> loadConfigFromString(std::string_view text, co
 
   if (c.maxConnectionsPerIp > c.maxConnections) {
     return tern::unexpected(path + ": [limits] max_connections_per_ip is larger than max_connections");
+  }
+  if (c.maxDeliveriesPerDomain > c.maxDeliveries) {
+    return tern::unexpected(path + ": [queue] max_deliveries_per_domain is larger than max_deliveries");
+  }
+  if (c.relayUsername.empty() != c.relayPassword.empty()) {
+    return tern::unexpected(path + ": [relay] username and password must be given together");
   }
   if (c.tlsCert.empty() != c.tlsKey.empty()) {
     return tern::unexpected(path + ": [tls] cert and key must be given together");

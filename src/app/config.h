@@ -62,6 +62,38 @@ struct Config {
   std::chrono::seconds smtpDataTimeout{600};     // between DATA/BDAT reads
   uint32_t smtpMaxErrors = 10;                // failed commands per session, then 421
   uint32_t smtpMaxMessagesPerConnection = 100;
+
+  // [queue] outbound delivery
+  bool queueEnabled = true;                     // false: mail stays queued (an inbound-only node)
+  std::vector<std::chrono::seconds> retrySchedule = {std::chrono::minutes(2),  std::chrono::minutes(5),
+                                                     std::chrono::minutes(15), std::chrono::minutes(30),
+                                                     std::chrono::hours(1),    std::chrono::hours(2),
+                                                     std::chrono::hours(4)};  // the last repeats
+  std::chrono::seconds delayWarning{4 * 3600};  // "delayed" DSN after this long in the queue
+  std::chrono::seconds maxQueueLifetime{5 * 24 * 3600};  // then a failure DSN
+  size_t maxDeliveries = 64;                    // concurrent outbound transactions overall
+  size_t maxDeliveriesPerDomain = 4;            // and per destination domain
+  uint16_t smtpPort = 25;                       // the port MX hosts are contacted on (tests change it)
+  std::string outboundTls = "opportunistic";    // none | opportunistic | required | verified
+  std::chrono::seconds outboundConnectTimeout{30};
+
+  // [dns]
+  std::vector<std::string> dnsResolvers;        // "IP" / "IP@PORT"; empty: /etc/resolv.conf
+  std::chrono::seconds dnsTimeout{30};
+
+  // [relay] a smarthost for everything (empty host: deliver by MX)
+  std::string relayHost;
+  uint16_t relayPort = 587;
+  std::string relayUsername;
+  std::string relayPassword;
+  std::string relayTls = "required";           // none | opportunistic | required | verified | implicit
+
+  // [routes] per-domain override: "example.net" = "host:port" (an IP or a name, looked up by A/AAAA)
+  std::vector<std::pair<std::string, std::string>> routes;
+
+  // [dkim] keys live in <data_dir>/dkim/<domain>.<selector>.pem (`tern dkim generate`)
+  std::string dkimSelector = "tern";
+  std::string dkimKeyDir() const { return dataDir + "/dkim"; }
 };
 
 // A listen address: an IPv4 literal or a bracketed IPv6 literal, and a port 1-65535.

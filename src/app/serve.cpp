@@ -3,6 +3,7 @@
 // Handles no untrusted input itself; the sessions it starts do.
 #include "app/serve.h"
 
+#include <malloc.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,12 +15,15 @@
 #include <thread>
 
 #include "app/bootstrap.h"
+#include "dns/resolver.h"
 #include "auth/authenticator.h"
 #include "imap/server/session.h"
 #include "net/listener.h"
 #include "net/privileges.h"
 #include "net/runtime.h"
 #include "net/tls.h"
+#include "smtp/delivery/dkim_keys.h"
+#include "smtp/delivery/scheduler.h"
 #include "smtp/server/session.h"
 #include "store/sqlite/sqlite_store.h"
 #include "util/log.h"
@@ -65,10 +69,66 @@ tern::Result<void, std::string> handOverDataDir(const std::string& dir, const st
   return {};
 }
 
+smtp::client::TlsPolicy tlsPolicy(const std::string& name) {
+  if (name == "none") return smtp::client::TlsPolicy::None;
+  if (name == "required" || name == "implicit") return smtp::client::TlsPolicy::Required;
+  if (name == "verified") return smtp::client::TlsPolicy::Verified;
+  return smtp::client::TlsPolicy::Opportunistic;
+}
+
+smtp::delivery::DeliverySettings deliverySettings(const Config& c, std::shared_ptr<asio::ssl::context> clientTls) {
+  smtp::delivery::DeliverySettings s;
+  s.hostname = c.hostname;
+  s.retrySchedule = c.retrySchedule;
+  s.delayWarning = c.delayWarning;
+  s.maxLifetime = c.maxQueueLifetime;
+  s.maxDeliveries = c.maxDeliveries;
+  s.maxDeliveriesPerDomain = c.maxDeliveriesPerDomain;
+  s.client.heloName = c.hostname;
+  s.client.tls = tlsPolicy(c.outboundTls);
+  s.client.tlsContext = std::move(clientTls);
+  s.client.timeouts.connect = c.outboundConnectTimeout;
+  s.routing.smtpPort = c.smtpPort;
+  if (!c.relayHost.empty()) {
+    smtp::delivery::RelaySettings relay;
+    relay.host = c.relayHost;
+    relay.port = c.relayPort;
+    if (!c.relayUsername.empty()) {
+      relay.username = c.relayUsername;
+      relay.password = c.relayPassword;
+    }
+    relay.tls = tlsPolicy(c.relayTls);
+    relay.implicitTls = c.relayTls == "implicit";
+    s.routing.relay = relay;
+  }
+  for (const auto& [domain, target] : c.routes) {
+    const size_t colon = target.rfind(':');
+    std::string host = target.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    s.routing.routes[domain] = {host, static_cast<uint16_t>(std::stoi(target.substr(colon + 1)))};
+  }
+  return s;
+}
+
+// The client side of outbound TLS: the system's trust store, TLS 1.2 at least. Whether a failed check
+// matters is the delivery policy's call (opportunistic TLS records it, "verified" refuses).
+std::shared_ptr<asio::ssl::context> clientTlsContext() {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+  std::error_code ec;
+  ctx->set_default_verify_paths(ec);
+  if (ec) log::warn("queue") << "no system trust store: outbound certificates cannot be verified";
+  return ctx;
+}
+
 }  // namespace
 
 int runServer(const Config& config) {
   log::setLevel(parseLevel(config.logLevel));
+  // Large temporary buffers (a message being parsed, a big FETCH) come from mmap and go back to the
+  // system when freed, instead of staying resident in one of the many per-thread malloc arenas.
+  ::mallopt(M_MMAP_THRESHOLD, 1 << 20);
   ::umask(077);  // data files are 0600, directories 0700
 
   auto opened = store::SqliteStore::open(config.dataDir);
@@ -181,6 +241,30 @@ int runServer(const Config& config) {
     }
   }
 
+  // Outbound delivery: the scheduler lives on worker 0 and reads the queue the SMTP sessions fill.
+  std::unique_ptr<dns::Resolver> resolver;
+  smtp::delivery::DkimKeys dkimKeys;
+  std::unique_ptr<smtp::delivery::Scheduler> scheduler;
+  if (config.queueEnabled) {
+    dns::ResolverSettings rs;
+    rs.servers = config.dnsResolvers;
+    rs.timeout = config.dnsTimeout;
+    auto r = dns::createResolver(rs);
+    if (!r) {
+      log::error("serve") << "DNS resolver: " << r.error();
+      return 1;
+    }
+    resolver = std::move(*r);
+    dkimKeys.load(config.dkimKeyDir(), config.dkimSelector);
+    scheduler = std::make_unique<smtp::delivery::Scheduler>(
+        runtime.worker(0).get_executor(), runtime.blocking(), *store, *store, store->blobs(), *resolver, dkimKeys,
+        deliverySettings(config, clientTlsContext()));
+    smtpContext->onQueued = [s = scheduler.get()] { s->wake(); };
+    scheduler->start();
+  } else {
+    log::info("serve") << "outbound delivery disabled ([queue] enabled = false): mail stays queued";
+  }
+
   for (auto& l : listeners) l->start();
   for (auto& l : listeners) {
     std::string ports;
@@ -195,6 +279,9 @@ int runServer(const Config& config) {
   std::function<void()> waitHup = [&] {
     hupSignal.async_wait([&](const std::error_code& ec, int) {
       if (ec) return;
+      // DKIM keys too (`tern dkim generate` while running); the scheduler reads them on this same
+      // worker, so the swap needs no lock.
+      if (scheduler) dkimKeys.load(config.dkimKeyDir(), config.dkimSelector);
       if (auto r = (*tls)->reload(); r)
         log::info("serve") << "TLS certificate reloaded, fingerprint " << (*tls)->fingerprint();
       else
@@ -207,6 +294,7 @@ int runServer(const Config& config) {
     if (ec) return;
     log::info("serve") << "signal " << sig << ": draining";
     for (auto& l : listeners) l->stop();
+    if (scheduler) scheduler->stop();
     hupSignal.cancel();
     asio::co_spawn(
         control,
@@ -222,6 +310,8 @@ int runServer(const Config& config) {
   });
 
   runtime.run();
+  smtpContext->onQueued = nullptr;
+  scheduler.reset();
   listeners.clear();
   log::info("serve") << "stopped";
   return 0;

@@ -279,4 +279,59 @@ TEST(ConfigTest, NonAsciiInCommentsAndEscapesIsFine) {
   EXPECT_EQ(r->path, "mem.toml");
 }
 
+
+TEST(ConfigTest, OutboundDeliverySections) {
+  using namespace std::chrono_literals;
+  auto c = load(
+      "[queue]\nenabled = false\nretry_schedule = [60, 600]\ndelay_warning = 3600\nmax_lifetime = 86400\n"
+      "max_deliveries = 10\nmax_deliveries_per_domain = 2\nsmtp_port = 2525\ntls = \"verified\"\n"
+      "[dns]\nresolvers = [\"127.0.0.1@5353\", \"::1\", \"192.0.2.1\"]\ntimeout = 5\n"
+      "[relay]\nhost = \"smtp.provider.example\"\nport = 465\nusername = \"u@p.example\"\npassword = \"pw\"\n"
+      "tls = \"implicit\"\n"
+      "[routes]\n\"Partner.Example\" = \"mx.partner.example:2525\"\n\"v6.example\" = \"[2001:db8::1]:25\"\n"
+      "[dkim]\nselector = \"s2026\"\n");
+  ASSERT_TRUE(c.ok()) << c.error();
+  EXPECT_FALSE(c->queueEnabled);
+  EXPECT_EQ(c->retrySchedule, (std::vector<std::chrono::seconds>{60s, 600s}));
+  EXPECT_EQ(c->delayWarning, 3600s);
+  EXPECT_EQ(c->maxQueueLifetime, 86400s);
+  EXPECT_EQ(c->maxDeliveries, 10u);
+  EXPECT_EQ(c->maxDeliveriesPerDomain, 2u);
+  EXPECT_EQ(c->smtpPort, 2525);
+  EXPECT_EQ(c->outboundTls, "verified");
+  EXPECT_EQ(c->dnsResolvers.size(), 3u);
+  EXPECT_EQ(c->relayHost, "smtp.provider.example");
+  EXPECT_EQ(c->relayPort, 465);
+  EXPECT_EQ(c->relayTls, "implicit");
+  ASSERT_EQ(c->routes.size(), 2u);
+  EXPECT_EQ(c->routes[0].first, "partner.example");  // domains are matched in lower case
+  EXPECT_EQ(c->routes[0].second, "mx.partner.example:2525");
+  EXPECT_EQ(c->dkimSelector, "s2026");
+  EXPECT_EQ(c->dkimKeyDir(), c->dataDir + "/dkim");
+
+  // Defaults: delivery on, RFC-style back-off, 4 h warning, 5 days lifetime, port 25.
+  Config d;
+  EXPECT_TRUE(d.queueEnabled);
+  EXPECT_EQ(d.retrySchedule.front(), 120s);
+  EXPECT_EQ(d.delayWarning, 4h);
+  EXPECT_EQ(d.maxQueueLifetime, 120h);
+  EXPECT_EQ(d.smtpPort, 25);
+
+  const char* bad[] = {
+      "[queue]\nretry_schedule = []\n",
+      "[queue]\nretry_schedule = [0]\n",
+      "[queue]\ntls = \"sometimes\"\n",
+      "[queue]\nmax_deliveries = 2\nmax_deliveries_per_domain = 3\n",
+      "[dns]\nresolvers = [\"dns.example\"]\n",
+      "[dns]\nresolvers = [\"127.0.0.1@99999\"]\n",
+      "[relay]\nusername = \"u\"\n",
+      "[relay]\ntls = \"maybe\"\n",
+      "[routes]\n\"example.com\" = \"mx.example.com\"\n",
+      "[routes]\n\"bad domain\" = \"mx.example.com:25\"\n",
+      "[routes]\n\"example.com\" = 25\n",
+      "[dkim]\nselector = \"a.b\"\n",
+  };
+  for (const char* text : bad) EXPECT_FALSE(load(text).ok()) << text;
+}
+
 }  // namespace tern::app

@@ -52,11 +52,28 @@ def toml_list(items):
     return "[" + ", ".join('"%s"' % i for i in items) + "]"
 
 
+def toml_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    return '"%s"' % str(v).replace("\\", "\\\\").replace('"', '\\"')
+
+
 class TernServer:
     """One tern server process with its own data dir, ports, config and accounts."""
 
-    def __init__(self, limits=None, trusted_networks=None, imaps=True, log_level="debug"):
+    def __init__(self, limits=None, trusted_networks=None, imaps=True, log_level="debug", host="127.0.0.1",
+                 sections=None, domain=DOMAIN, accounts=None):
+        """sections: extra config, {"queue": {"enabled": True}, ...}; values are TOML-formatted by type.
+        Outbound delivery is off unless a test turns it on: tests never send mail to the internet."""
         self.bin = tern_bin()
+        self.host = host
+        self.sections = {"queue": {"enabled": False}}
+        for name, values in (sections or {}).items():
+            self.sections.setdefault(name, {}).update(values)
         self.dir = tempfile.mkdtemp(prefix="tern-it-")
         self.data_dir = os.path.join(self.dir, "data")
         self.config = os.path.join(self.dir, "tern.toml")
@@ -69,13 +86,15 @@ class TernServer:
         self.submissions_port = free_port()
         self.lmtp_port = free_port()
         self.limits = dict(limits or {})
-        self.trusted_networks = ["127.0.0.1/32", "::1/128"] if trusted_networks is None else trusted_networks
+        self.trusted_networks = ["127.0.0.0/8", "::1/128"] if trusted_networks is None else trusted_networks
         self.log_level = log_level
         self.proc = None
         self._log = None
         self._write_config()
-        self.cli("domain", "add", DOMAIN)
-        for user, password in PASSWORDS.items():
+        self.domain = domain
+        self.accounts = dict(PASSWORDS if accounts is None else accounts)
+        self.cli("domain", "add", domain)
+        for user, password in self.accounts.items():
             self.cli("user", "add", user, "--password-stdin", stdin=password + "\n")
 
     # --- configuration and admin CLI -----------------------------------------------------------
@@ -88,19 +107,23 @@ class TernServer:
             "workers = 2",
             "",
             "[listen]",
-            "imap = %s" % toml_list(["127.0.0.1:%d" % self.imap_port]),
+            "imap = %s" % toml_list(["%s:%d" % (self.host, self.imap_port)]),
         ]
         if self.imaps_port:
-            lines.append("imaps = %s" % toml_list(["127.0.0.1:%d" % self.imaps_port]))
+            lines.append("imaps = %s" % toml_list(["%s:%d" % (self.host, self.imaps_port)]))
         lines += [
-            "smtp = %s" % toml_list(["127.0.0.1:%d" % self.smtp_port]),
-            "submission = %s" % toml_list(["127.0.0.1:%d" % self.submission_port]),
-            "submissions = %s" % toml_list(["127.0.0.1:%d" % self.submissions_port]),
-            "lmtp = %s" % toml_list(["127.0.0.1:%d" % self.lmtp_port]),
+            "smtp = %s" % toml_list(["%s:%d" % (self.host, self.smtp_port)]),
+            "submission = %s" % toml_list(["%s:%d" % (self.host, self.submission_port)]),
+            "submissions = %s" % toml_list(["%s:%d" % (self.host, self.submissions_port)]),
+            "lmtp = %s" % toml_list(["%s:%d" % (self.host, self.lmtp_port)]),
         ]
         lines += ["", "[auth]", "trusted_networks = %s" % toml_list(self.trusted_networks)]
         if self.limits:
             lines += ["", "[limits]"] + ["%s = %d" % (k, v) for k, v in self.limits.items()]
+        for name, values in self.sections.items():
+            lines += ["", "[%s]" % name]
+            for k, v in values.items():
+                lines.append("%s = %s" % (k, toml_value(v)))
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n")
 
@@ -135,10 +158,9 @@ class TernServer:
             time.sleep(0.05)
         raise RuntimeError("tern serve did not accept connections within %.0f s:\n%s" % (timeout, self.log_text()))
 
-    @staticmethod
-    def _accepts(port):
+    def _accepts(self, port):
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1.0):
+            with socket.create_connection((self.host, port), timeout=1.0):
                 return True
         except OSError:
             return False
@@ -197,7 +219,7 @@ class TernServer:
 
     # --- clients ---------------------------------------------------------------------------------
     def imap(self):
-        return imaplib.IMAP4("127.0.0.1", self.imap_port, timeout=SOCKET_TIMEOUT)
+        return imaplib.IMAP4(self.host, self.imap_port, timeout=SOCKET_TIMEOUT)
 
     def imap_starttls(self):
         c = self.imap()
@@ -205,21 +227,21 @@ class TernServer:
         return c
 
     def imaps(self):
-        return imaplib.IMAP4_SSL("127.0.0.1", self.imaps_port, ssl_context=client_tls_context(), timeout=SOCKET_TIMEOUT)
+        return imaplib.IMAP4_SSL(self.host, self.imaps_port, ssl_context=client_tls_context(), timeout=SOCKET_TIMEOUT)
 
     def login(self, user=ALICE, kind="plain"):
         c = {"plain": self.imap, "starttls": self.imap_starttls, "imaps": self.imaps}[kind]()
-        c.login(user, PASSWORDS[user])
+        c.login(user, self.accounts[user])
         return c
 
     def raw(self, tls=False):
         port = self.imaps_port if tls else self.imap_port
-        return RawClient("127.0.0.1", port, tls=tls)
+        return RawClient(self.host, port, tls=tls)
 
     def raw_login(self, user=ALICE):
         r = self.raw()
         r.read_greeting()
-        r.ok("LOGIN %s %s" % (quote(user), quote(PASSWORDS[user])))
+        r.ok("LOGIN %s %s" % (quote(user), quote(self.accounts[user])))
         return r
 
 

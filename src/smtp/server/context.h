@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "auth/authenticator.h"
@@ -42,6 +43,8 @@ struct SmtpContext {
   auth::Authenticator& auth;
   asio::thread_pool& pool;
   SmtpSettings settings;
+  // Called after mail for other domains was queued (the delivery scheduler's wake-up); may be empty.
+  std::function<void()> onQueued;
   std::atomic<uint64_t> nextSessionId{1};
   std::atomic<uint64_t> activeSessions{0};
 };

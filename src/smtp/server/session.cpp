@@ -84,14 +84,21 @@ asio::awaitable<bool> Session::readMore(std::chrono::milliseconds timeout) {
   co_return true;
 }
 
+std::chrono::milliseconds Session::timeLeft(std::chrono::steady_clock::time_point deadline) const {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  return std::max(left, std::chrono::milliseconds(1));
+}
+
 asio::awaitable<std::optional<std::string>> Session::readLine() {
+  // The whole line within the command timeout: a client dripping a byte at a time gains nothing.
+  const auto deadline = std::chrono::steady_clock::now() + ctx_->settings.commandTimeout;
   for (;;) {
     std::string_view avail = pending();
     auto status = lineReader_.feed(avail);
     inPos_ = in_.size() - avail.size();
     if (status == LineReader::Status::Line) co_return lineReader_.line();
     if (status != LineReader::Status::NeedMore) co_return std::nullopt;
-    const bool flowing = co_await readMore(ctx_->settings.commandTimeout);
+    const bool flowing = co_await readMore(timeLeft(deadline));
     if (!flowing) co_return std::nullopt;
   }
 }
@@ -117,8 +124,16 @@ asio::awaitable<void> Session::run() {
   const auto& s = ctx_->settings;
   log::info("smtp") << logPrefix_ << "connect port=" << stream_->localPort();
   reply(replies::greeting(s.hostname, service_ == Service::Lmtp));
+  // Each command line must arrive whole within the command timeout (RFC 5321 4.5.3.2.7), counted from
+  // when the server became ready for it, not per read: a byte a second does not keep a session alive.
+  auto lineDeadline = std::chrono::steady_clock::now() + s.commandTimeout;
+  bool lineHandled = false;
   for (;;) {
     if (closing_) break;
+    if (lineHandled) {
+      lineDeadline = std::chrono::steady_clock::now() + s.commandTimeout;
+      lineHandled = false;
+    }
     if (errors_ >= s.maxErrors) {
       appendReply(out_, replies::tooManyErrors(s.hostname));
       co_await flush();
@@ -131,10 +146,11 @@ asio::awaitable<void> Session::run() {
       // Pipelining (RFC 2920): replies are sent when the client's input is exhausted.
       const bool flowing = co_await flush();
       if (!flowing) break;
-      const bool more = co_await readMore(s.commandTimeout);
+      const bool more = co_await readMore(timeLeft(lineDeadline));
       if (!more) break;
       continue;
     }
+    lineHandled = true;
     if (status == LineReader::Status::TooLong) {
       reply(replies::lineTooLong());
       continue;

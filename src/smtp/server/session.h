@@ -56,6 +56,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void reply(const Reply& r);  // queues the reply; 4xx/5xx count as errors
   asio::awaitable<bool> flush();
   asio::awaitable<bool> readMore(std::chrono::milliseconds timeout);
+  // Time until `deadline` (at least 1 ms, so an expired deadline still times out through readMore).
+  std::chrono::milliseconds timeLeft(std::chrono::steady_clock::time_point deadline) const;
   std::string_view pending() const { return std::string_view(in_).substr(inPos_); }
   // Reads one raw line (AUTH exchange); nullopt when the connection ended or the line was bad.
   asio::awaitable<std::optional<std::string>> readLine();

@@ -206,6 +206,7 @@ asio::awaitable<void> Session::finishMessage() {
     }
     co_return;
   }
+  if (!out.recipients.empty() && ctx_->onQueued) ctx_->onQueued();
   log::info("smtp") << logPrefix_ << "queued id=" << t.queueId << " size=" << message.size()
                     << " local=" << accounts.size() << " remote=" << out.recipients.size();
   if (!lmtp) {
