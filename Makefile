@@ -9,8 +9,8 @@ FUZZ_SECONDS ?= 60
 # ccache only when installed (it pays off for repeated local builds, not for a fresh CI machine).
 LAUNCHER := $(if $(shell command -v ccache),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 
-.PHONY: all deps test-deps fuzz-deps configure build run test unit integration bench clean \
-        test-sanitize fuzz fuzz-smoke fuzz-build
+.PHONY: all deps test-deps fuzz-deps configure build run test unit integration bench bench-compare soak \
+        clean test-sanitize fuzz fuzz-smoke fuzz-build
 
 all: build
 
@@ -74,8 +74,20 @@ fuzz: fuzz-build
 fuzz-smoke: fuzz-build
 	fuzz/run.sh $(FUZZ_BUILD) 10
 
-bench: build
-	@echo "Benchmarks arrive with the performance work (bench/)."
+BENCH_BUILD ?= build-bench
+# Benchmarks (docs/PERFORMANCE.md): Tern alone, and Tern vs Dovecot + Postfix back to back (installs
+# them from Debian with their services kept from starting; needs root). Release build in BENCH_BUILD.
+bench: test-deps
+	BENCH_BUILD=$(abspath $(BENCH_BUILD)) bench/run.sh
+
+bench-compare: test-deps
+	BENCH_BUILD=$(abspath $(BENCH_BUILD)) bench/compare.sh
+
+SOAK_SECONDS ?= 600
+# Mixed IMAP + SMTP load on a real tern for SOAK_SECONDS: RSS flat after warm-up, sockets back to
+# baseline, no error in the log, every accepted message stored. Prints the figures.
+soak: test-deps build
+	cd tests/integration && TERN_BIN=$(abspath $(BUILD))/tern SOAK_SECONDS=$(SOAK_SECONDS) python3 soak.py
 
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD) $(BENCH_BUILD)
