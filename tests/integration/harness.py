@@ -105,6 +105,9 @@ class TernServer:
             'data_dir = "%s"' % self.data_dir,
             'log_level = "%s"' % self.log_level,
             "workers = 2",
+        ]
+        lines += ["%s = %s" % (k, toml_value(v)) for k, v in self.sections.get("server", {}).items()]
+        lines += [
             "",
             "[listen]",
             "imap = %s" % toml_list(["%s:%d" % (self.host, self.imap_port)]),
@@ -121,6 +124,8 @@ class TernServer:
         if self.limits:
             lines += ["", "[limits]"] + ["%s = %d" % (k, v) for k, v in self.limits.items()]
         for name, values in self.sections.items():
+            if name == "server":
+                continue  # merged into [server] above
             lines += ["", "[%s]" % name]
             for k, v in values.items():
                 lines.append("%s = %s" % (k, toml_value(v)))

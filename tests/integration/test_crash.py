@@ -1,19 +1,21 @@
-# Crash consistency: clients APPEND, STORE and EXPUNGE concurrently while tern is killed with SIGKILL
-# at random moments, over and over. After each kill `tern check` must pass on the stopped store, and
-# after each restart every acknowledged APPEND is there exactly once (unless its own client tried to
-# expunge it), UIDs and UIDVALIDITY never change or go back, and STATUS equals a recount.
+# Crash consistency: IMAP clients APPEND, STORE and EXPUNGE and an SMTP client delivers, concurrently,
+# while tern is killed with SIGKILL at random moments, over and over. After each kill `tern check` must
+# pass on the stopped store (counters, UIDs, HIGHESTMODSEQ, blobs), and after each restart every
+# acknowledged APPEND and every message that got SMTP's 250 is there exactly once (unless its own
+# client tried to expunge it), UIDs and UIDVALIDITY never change or go back, and STATUS equals a recount.
 # Bounded: KILLS kill cycles (about a minute), TIME_LIMIT at most; every client socket has a timeout.
 import imaplib
 import os
 import random
 import re
+import smtplib
 import sqlite3
 import subprocess
 import threading
 import time
 import unittest
 
-from harness import BOB, ServerTestCase, make_message
+from harness import ALICE, BOB, SOCKET_TIMEOUT, ServerTestCase, make_message
 
 MAILBOXES = ["INBOX", "Crashbox"]
 WORKERS = 4
@@ -33,6 +35,7 @@ class State:
         self.lock = threading.Lock()
         self.attempted = {}       # msgid -> mailbox, for every APPEND sent
         self.acked = {}           # msgid -> (mailbox, uid) from the tagged OK [APPENDUID]
+        self.smtp_acked = set()   # msgids that got the final 250 over SMTP (delivered to INBOX)
         self.expunge_tried = set()  # msgids whose client sent STORE \Deleted / UID EXPUNGE for them
         self.uidvalidity = {}     # mailbox -> UIDVALIDITY seen in APPENDUID / STATUS
         self.counter = 0
@@ -40,7 +43,7 @@ class State:
     def next_id(self, worker):
         with self.lock:
             self.counter += 1
-            return "crash-%d-%d@example.test" % (worker, self.counter)
+            return "crash-%s-%d@example.test" % (worker, self.counter)
 
 
 def worker(server, wid, state, stop, rng):
@@ -98,6 +101,22 @@ def worker(server, wid, state, stop, rng):
             pass
 
 
+def smtp_worker(server, state, stop):
+    """Delivers to the test user's INBOX over port 25 until the server dies or `stop` is set."""
+    try:
+        c = smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=SOCKET_TIMEOUT)
+        c.ehlo("crash.test")
+        while not stop.is_set():
+            msgid = state.next_id("smtp")
+            with state.lock:
+                state.attempted[msgid] = "INBOX"
+            c.sendmail("sender@remote.test", [ALICE], make_message("crash smtp", msgid=msgid))
+            with state.lock:
+                state.smtp_acked.add(msgid)
+    except Exception:
+        pass  # killed under us: a message without its 250 may or may not be there, never twice
+
+
 class CrashConsistencyTest(ServerTestCase):
     server_options = {"log_level": "info"}
 
@@ -142,6 +161,7 @@ class CrashConsistencyTest(ServerTestCase):
         with state.lock:
             attempted = dict(state.attempted)
             acked = dict(state.acked)
+            smtp_acked = set(state.smtp_acked)
             tried = set(state.expunge_tried)
         for mid, places in found.items():
             self.assertIn(mid, attempted, "a message nobody appended: %s" % mid)
@@ -152,6 +172,8 @@ class CrashConsistencyTest(ServerTestCase):
         for mid in acked:
             if mid not in tried:
                 self.assertIn(mid, found, "acknowledged APPEND of %s was lost" % mid)
+        for mid in smtp_acked:
+            self.assertIn(mid, found, "message %s got 250 over SMTP and was lost" % mid)
         c.logout()
         return len(found)
 
@@ -193,6 +215,7 @@ class CrashConsistencyTest(ServerTestCase):
             stop = threading.Event()
             threads = [threading.Thread(target=worker, args=(self.server, w, state, stop, random.Random(rng.random())),
                                         daemon=True) for w in range(WORKERS)]
+            threads.append(threading.Thread(target=smtp_worker, args=(self.server, state, stop), daemon=True))
             for t in threads:
                 t.start()
             time.sleep(rng.uniform(0.2, 1.2))
@@ -207,11 +230,13 @@ class CrashConsistencyTest(ServerTestCase):
             present = self.verify(state, last_uidnext)
         with state.lock:
             acked = len(state.acked)
+            smtp_acked = len(state.smtp_acked)
             tried = len(state.expunge_tried)
-        summary = "%d kills, %d APPENDs acknowledged, %d expunges tried, %d messages present" % (
-            kills, acked, tried, present)
+        summary = "%d kills, %d APPENDs and %d SMTP deliveries acknowledged, %d expunges tried, %d messages present" % (
+            kills, acked, smtp_acked, tried, present)
         print(summary)
         self.assertGreater(acked, kills, "too little load to mean anything: " + summary)
+        self.assertGreater(smtp_acked, kills, "too little SMTP load to mean anything: " + summary)
         self.server.stop()
         out = self.tern_check()
         self.assertIn(" 0 problems", out)
