@@ -100,6 +100,10 @@ tern_start() {
 hostname = "localhost"
 data_dir = "$d/data"
 log_level = "warn"
+${TERN_SERVER_EXTRA:-}
+
+[queue]
+enabled = false
 
 [listen]
 imap = ["127.0.0.1:$T_IMAP"]

@@ -35,7 +35,7 @@ TEST_F(StoreTest, ScanFlagsMatchesListMessages) {
 
 TEST_F(StoreTest, GetMessagesDenseAndSparseAgree) {
   std::vector<NewMessage> batch;
-  for (int i = 0; i < 200; ++i) batch.push_back(newMessage(100 + i, i % 2 ? kSeen : 0));
+  for (int i = 0; i < 200; ++i) batch.push_back(newMessage(100 + i, i % 2 ? static_cast<uint32_t>(kSeen) : 0u));
   ASSERT_TRUE(store_->append(alice_, inbox_, batch).ok());
   // Expunge every 7th so the dense range read has holes to skip.
   std::vector<Uid> gone;
