@@ -20,6 +20,9 @@ def main():
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--build-dir", default="/work/build-scale")
     ap.add_argument("--data", help="reuse (or create and keep) a generated server directory here")
+    ap.add_argument("--settle", type=float, default=0.0,
+                    help="seconds to wait after start before the first SELECT (0: right away, the index "
+                         "cache warm-up may still be running)")
     args = ap.parse_args()
     os.environ.setdefault("TERN_BIN", os.path.join(args.build_dir, "tern"))
 
@@ -39,6 +42,8 @@ def main():
     try:
         srv.start(timeout=60)
         pid = srv.proc.pid
+        time.sleep(args.settle)
+        result["settle_s"] = args.settle
         result["rss_idle_kib"] = scalelib.proc_status(pid)["VmRSS"]
         c = scalelib.Imap(srv.host, srv.imap_port)
         c.command('LOGIN "%s" "%s"' % (harness.ALICE, harness.PASSWORDS[harness.ALICE]))

@@ -266,6 +266,17 @@ int runServer(const Config& config) {
   }
 
   for (auto& l : listeners) l->start();
+  // Large mailboxes' indexes are loaded in the background, so the first SELECT after a restart does
+  // not scan a million rows (sessions that come first simply scan, as before).
+  asio::post(runtime.blocking(), [imapContext, &store] {
+    const auto started = std::chrono::steady_clock::now();
+    const size_t loaded = imapContext->indexCache.warm(*store, *store);
+    if (loaded > 0) {
+      log::info("imap") << "index cache: " << loaded << " large mailboxes loaded in "
+                        << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()
+                        << " ms";
+    }
+  });
   for (auto& l : listeners) {
     std::string ports;
     for (auto p : l->boundPorts()) ports += " " + std::to_string(p);

@@ -1,6 +1,9 @@
 // IndexCache: LRU of MessageIndex copies keyed by mailbox, caught up with changesSince on each use.
 #include "imap/server/index_cache.h"
 
+#include <algorithm>
+#include <vector>
+
 namespace tern::imap::server {
 
 std::optional<IndexCache::Entry> IndexCache::get(store::AccountId account, store::MailboxId mailbox) {
@@ -52,6 +55,38 @@ store::Result<store::MailboxInfo> IndexCache::load(store::MailStore& mail, store
   put(account, *info, fresh);
   index = std::move(fresh);
   return info;
+}
+
+size_t IndexCache::warm(store::Directory& directory, store::MailStore& mail) {
+  struct Large {
+    store::AccountId account;
+    store::MailboxId mailbox;
+    uint32_t messages;
+  };
+  std::vector<Large> large;
+  auto addresses = directory.listAccounts();
+  if (!addresses) return 0;
+  for (const auto& address : *addresses) {
+    auto account = directory.findAccount(address);
+    if (!account || !*account) continue;
+    auto boxes = mail.listMailboxes((*account)->id);
+    if (!boxes) continue;
+    for (const auto& box : *boxes) {
+      auto status = mail.status((*account)->id, box.id);  // kept counters: no scan
+      if (status && status->messages >= minMessages_) large.push_back({(*account)->id, box.id, status->messages});
+    }
+  }
+  std::sort(large.begin(), large.end(), [](const Large& a, const Large& b) { return a.messages > b.messages; });
+  size_t loaded = 0, total = 0;
+  for (const auto& l : large) {
+    if (total + l.messages > maxMessages_) continue;
+    MessageIndex index;
+    if (load(mail, l.account, l.mailbox, index)) {
+      ++loaded;
+      total += index.size();
+    }
+  }
+  return loaded;
 }
 
 size_t IndexCache::cachedMessages() const {

@@ -27,6 +27,11 @@ class IndexCache {
   store::Result<store::MailboxInfo> load(store::MailStore& mail, store::AccountId account, store::MailboxId mailbox,
                                          MessageIndex& index);
 
+  // Loads the indexes of the largest mailboxes (at least minMessages each) until the cache is full, so
+  // the first SELECT after a restart copies an index instead of scanning. Blocking: run it once on the
+  // blocking pool at start-up. Returns how many mailboxes were loaded.
+  size_t warm(store::Directory& directory, store::MailStore& mail);
+
   size_t cachedMessages() const;
   size_t hits() const;
 

@@ -121,3 +121,30 @@ TEST_F(IndexCacheTest, OtherAccountsAndSmallOrHugeMailboxes) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(IndexCacheTest, WarmLoadsLargeMailboxesSoTheFirstLoadIsAHit) {
+  IndexCache cache(1000, 50);  // keep mailboxes of 50..1000 messages
+  append(60);
+  auto bobInbox = store_->findMailbox(bob_, "INBOX")->id;
+  ASSERT_TRUE(store_->append(bob_, bobInbox, std::vector<store::NewMessage>(10, store::NewMessage{std::string(64, 'd'), 5})).ok());
+  EXPECT_EQ(cache.warm(*store_, *store_), 1u);  // alice's INBOX only: bob's is small
+  EXPECT_EQ(cache.cachedMessages(), 60u);
+  EXPECT_EQ(cache.hits(), 0u);
+  // The first SELECT after the warm-up copies the cached index, and it equals a fresh scan.
+  append(3, store::kSeen);
+  MessageIndex index;
+  ASSERT_TRUE(cache.load(*store_, alice_, inbox_, index).ok());
+  EXPECT_EQ(cache.hits(), 1u);
+  EXPECT_EQ(flatten(index), scan());
+}
+
+TEST_F(IndexCacheTest, WarmStaysWithinTheBudget) {
+  IndexCache cache(50, 10);  // room for 50 messages
+  append(60);
+  EXPECT_EQ(cache.warm(*store_, *store_), 0u);
+  EXPECT_EQ(cache.cachedMessages(), 0u);
+}
+
+}  // namespace
