@@ -33,6 +33,18 @@ struct Reply {
   std::vector<std::string> untagged;  // only when collecting
 };
 
+// An IMAP quoted string (for ASCII names and passwords).
+inline std::string quoted(const std::string& s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') out += '\\';
+    out += ch;
+  }
+  return out + "\"";
+}
+
+inline double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
 inline std::shared_ptr<asio::ssl::context> clientTlsContext() {
   auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
   ctx->set_verify_mode(asio::ssl::verify_none);  // the servers use throw-away self-signed certificates

@@ -40,17 +40,6 @@ struct Config {
   std::vector<int> pids;
 };
 
-std::string quoted(const std::string& s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') out += '\\';
-    out += ch;
-  }
-  return out + "\"";
-}
-
-double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
 struct Session {
   std::unique_ptr<ImapConn> conn;
   int64_t known = -1;

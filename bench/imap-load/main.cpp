@@ -61,17 +61,6 @@ std::string userName(const Config& c, int i) {
   return buf;
 }
 
-std::string quoted(const std::string& s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') out += '\\';
-    out += ch;
-  }
-  return out + "\"";
-}
-
-double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
 // One thread's share of the clients: its own io_context, stats and connection registry.
 struct Worker {
   const Config& cfg;
