@@ -3,6 +3,7 @@
 # every wait is bounded; the server's stderr goes to a log file that is printed when a test fails.
 import imaplib
 import os
+import random
 import re
 import shutil
 import signal
@@ -34,8 +35,37 @@ def tern_bin():
     return path
 
 
+_handed_out = set()
+
+
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+            return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    """A free loopback port outside the kernel's ephemeral range: a port the kernel may hand to some
+    client socket (tests run in parallel and open thousands of connections) could be taken by the
+    time a server binds it, or again when a killed server restarts on it."""
+    low, high = _ephemeral_range()
+    candidates = (20000, low - 1) if low > 21000 else (high + 1, 65535)
+    rng = random.Random(os.getpid() ^ time.monotonic_ns())
+    for _ in range(2000):
+        port = rng.randint(*candidates)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:  # range exhausted: any port
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
