@@ -26,14 +26,20 @@ def _fqdn(name):
 
 
 def _free_port(ipv6):
-    """A port free for UDP and TCP on 127.0.0.1 (and ::1); unbound binds both."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind(("127.0.0.1", 0))
-            port = u.getsockname()[1]
-        if _port_free(port, ipv6):
-            return port
-    raise RuntimeError("no free loopback port for the DNS server")
+    """A port free for UDP and TCP on 127.0.0.1 (and ::1), since unbound binds both; from the same
+    machine-wide reservation as the tern servers' ports, so no other test process picks it."""
+    from harness import _reserve, free_port_range
+    low, high = free_port_range()
+    rng = random.Random(os.getpid() ^ time.monotonic_ns())
+
+    def pick(taken):
+        for _ in range(500):
+            port = rng.randint(low, high)
+            if port not in taken and _port_free(port, ipv6):
+                return port
+        raise RuntimeError("no free loopback port for the DNS server")
+
+    return _reserve(pick)
 
 
 def _port_free(port, ipv6):

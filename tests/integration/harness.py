@@ -35,9 +35,6 @@ def tern_bin():
     return path
 
 
-_handed_out = set()
-
-
 def _ephemeral_range():
     try:
         with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
@@ -47,27 +44,73 @@ def _ephemeral_range():
         return 32768, 60999
 
 
-def free_port():
-    """A free loopback port outside the kernel's ephemeral range: a port the kernel may hand to some
-    client socket (tests run in parallel and open thousands of connections) could be taken by the
-    time a server binds it, or again when a killed server restarts on it."""
-    low, high = _ephemeral_range()
-    candidates = (20000, low - 1) if low > 21000 else (high + 1, 65535)
-    rng = random.Random(os.getpid() ^ time.monotonic_ns())
-    for _ in range(2000):
-        port = rng.randint(*candidates)
-        if port in _handed_out:
-            continue
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        _handed_out.add(port)
+_REGISTRY = os.path.join(tempfile.gettempdir(), "tern-test-ports")
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def _reserve(pick):
+    """Runs pick(taken) under a lock on a registry shared by every test process on the machine and
+    records the port it returns for this process. A bind probe alone is not enough: between the
+    probe and the server's bind (after account set-up, seconds under ASan) another test process
+    probing the same port finds it free too. Entries of processes that have exited are dropped."""
+    import fcntl
+    fd = os.open(_REGISTRY, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with os.fdopen(os.dup(fd), "r+") as f:
+            entries = []
+            for line in f.read().split("\n"):
+                parts = line.split()
+                if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+                    port, pid = int(parts[0]), int(parts[1])
+                    if pid == os.getpid() or _pid_alive(pid):
+                        entries.append((port, pid))
+            port = pick({p for p, _ in entries})
+            entries.append((port, os.getpid()))
+            f.seek(0)
+            f.truncate()
+            f.write("".join("%d %d\n" % e for e in entries))
+            f.flush()
         return port
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:  # range exhausted: any port
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def free_port_range():
+    low, high = _ephemeral_range()
+    return (20000, low - 1) if low > 21000 else (high + 1, 65535)
+
+
+def free_port():
+    """A free loopback port outside the kernel's ephemeral range (a port the kernel may hand to some
+    client socket could be taken by the time a server binds it, or again when a killed server
+    restarts on it), reserved for this process against every other test process."""
+    candidates = free_port_range()
+    rng = random.Random(os.getpid() ^ time.monotonic_ns())
+
+    def pick(taken):
+        for _ in range(2000):
+            port = rng.randint(*candidates)
+            if port in taken:
+                continue
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            return port
+        raise RuntimeError("no free loopback port in %d-%d" % candidates)
+
+    return _reserve(pick)
 
 
 def client_tls_context():
