@@ -357,8 +357,16 @@ postfix_stop() {
 imap_load() {
   local name=$1 port=$2 pid=$3 profile=$4 security=$5 out
   log "$name: imap-load $profile $security, $CLIENTS clients, ${DURATION}s"
+  # PERF_RECORD=PREFIX: profile the server's threads during the run (setup included) into
+  # PREFIX.<server>.<profile>.<security>, for `perf report -i`.
+  local perf_pid=""
+  if [ -n "${PERF_RECORD:-}" ]; then
+    perf record -q -F 999 -g -p "$pid" -o "$PERF_RECORD.${name%%/*}.$profile.$security" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
   out=$("$TOOLS/imap-load" --port "$port" --profile "$profile" --security "$security" --clients "$CLIENTS" \
         --duration "$DURATION" --target "$TARGET" --pid "$pid" --password "$PASSWORD" 2>&1) || true
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid" 2>/dev/null; wait "$perf_pid" 2>/dev/null; fi
   echo "$out" | sed 's/^/    /' >&2
   RES=$(echo "$out" | grep '^RESULT' | tail -n1) || true
 }
@@ -441,6 +449,7 @@ idle_load() {
   out=$("$TOOLS/idle-load" --port "$port" --security tls --deliver-port "$dport" --deliver-security plain \
         --sessions "$IDLE_SESSIONS" --users "$IDLE_USERS" --pid "$pid" --password "$PASSWORD" --settle 8 \
         --deliver-timeout 30 2>&1) || true
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid" 2>/dev/null; wait "$perf_pid" 2>/dev/null; fi
   echo "$out" | sed 's/^/    /' >&2
   RES=$(echo "$out" | grep '^RESULT' | tail -n1) || true
 }
