@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace tern::store {
 namespace {
@@ -60,6 +61,15 @@ Result<void> ensureDir(const std::string& path, const std::string& parent) {
   if (errno == EEXIST) return {};
   return sysFail("mkdir", path, errno);
 }
+
+class StringBlob final : public Blob {
+ public:
+  explicit StringBlob(std::string bytes) : bytes_(std::move(bytes)) {}
+  std::string_view bytes() const override { return bytes_; }
+
+ private:
+  std::string bytes_;
+};
 
 class MappedBlob final : public Blob {
  public:
@@ -148,8 +158,24 @@ Result<std::string> BlobStore::put(std::string_view bytes) {
   return id;
 }
 
+Result<StagedBlob> BlobStore::stage(std::string_view bytes) {
+  if (inline_ && bytes.size() <= inlineLimit_) {
+    auto id = sha256Hex(bytes);
+    if (!id) return Unexpected<Error>{id.error()};
+    return StagedBlob{std::move(*id), bytes};
+  }
+  auto id = put(bytes);
+  if (!id) return Unexpected<Error>{id.error()};
+  return StagedBlob{std::move(*id), std::nullopt};
+}
+
 Result<std::shared_ptr<const Blob>> BlobStore::open(std::string_view blobId) const {
   if (!validId(blobId)) return fail(Errc::Invalid, "malformed blob id");
+  if (inline_) {
+    auto found = inline_->readInlineBlob(blobId);
+    if (!found) return Unexpected<Error>{found.error()};
+    if (*found) return std::shared_ptr<const Blob>(std::make_shared<StringBlob>(std::move(**found)));
+  }
   const std::string path = pathFor(blobId);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return sysFail("open", path, errno);
@@ -173,6 +199,10 @@ Result<std::shared_ptr<const Blob>> BlobStore::open(std::string_view blobId) con
 
 bool BlobStore::exists(std::string_view blobId) const {
   if (!validId(blobId)) return false;
+  if (inline_) {
+    auto found = inline_->readInlineBlob(blobId);
+    if (found && *found) return true;
+  }
   struct stat st{};
   return ::stat(pathFor(blobId).c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/result.h"
@@ -106,6 +107,9 @@ struct NewMessage {
   // The parsed structure (mime::serializeMessage of mime::parseMessage), stored per blob in the same
   // transaction; empty when the caller did not parse (it is then computed on first need).
   std::string structure;
+  // For a blob staged inline (BlobStore::stage): its bytes, written with the message row in the
+  // same transaction. Unset when the blob is already a durable file. Must outlive the store call.
+  std::optional<std::string_view> inlineBytes;
 };
 
 struct AppendResult {
@@ -176,7 +180,7 @@ struct OutboundRecipient {
 
 struct OutboundMessage {
   std::string sender;        // reverse path ("" for the null sender)
-  std::string blobId;        // already stored durably
+  std::string blobId;        // a durable file, or staged inline with inlineBytes below
   uint64_t size = 0;
   std::string ret;           // "" / "FULL" / "HDRS"
   std::string envid;         // "" or the decoded ENVID
@@ -184,6 +188,7 @@ struct OutboundMessage {
   bool eightBit = false;     // BODY=8BITMIME
   AccountId submitter = 0;   // the authenticated account (0: none)
   std::vector<OutboundRecipient> recipients;
+  std::optional<std::string_view> inlineBytes;  // as NewMessage::inlineBytes
 };
 
 // One queue row (one recipient of one message), as a delivery scheduler sees it.

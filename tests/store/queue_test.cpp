@@ -95,8 +95,8 @@ class QueueTest : public StoreTest {
   }
 };
 
-TEST_F(QueueTest, FreshStoreIsVersion4WithQueueColumns) {
-  EXPECT_EQ(column("SELECT version FROM schema_version"), std::vector<std::string>{"4"});
+TEST_F(QueueTest, FreshStoreIsVersion5WithQueueColumns) {
+  EXPECT_EQ(column("SELECT version FROM schema_version"), std::vector<std::string>{"5"});
   auto cols = column("SELECT name FROM pragma_table_info('outbound_recipients')");
   for (const char* c : {"held", "delay_notified", "lease_until"}) {
     EXPECT_NE(std::find(cols.begin(), cols.end(), c), cols.end()) << c;
@@ -105,9 +105,11 @@ TEST_F(QueueTest, FreshStoreIsVersion4WithQueueColumns) {
 
 TEST_F(QueueTest, MigratesAVersion3Store) {
   const int64_t id = enqueue({"old@remote.example"});
-  // Turn the file back into what version 3 wrote: no v4 columns or index, version 3 recorded.
+  // Turn the file back into what version 3 wrote: no v4 columns or index, no v5 table or triggers,
+  // version 3 recorded.
   store_.reset();
-  sql("DROP INDEX outbound_recipients_message;"
+  sql("DROP TRIGGER messages_release_blob; DROP TRIGGER outbound_release_blob; DROP TABLE blob_data;"
+      "DROP INDEX outbound_recipients_message;"
       "ALTER TABLE outbound_recipients DROP COLUMN held;"
       "ALTER TABLE outbound_recipients DROP COLUMN delay_notified;"
       "ALTER TABLE outbound_recipients DROP COLUMN lease_until;"
@@ -115,7 +117,7 @@ TEST_F(QueueTest, MigratesAVersion3Store) {
   auto cols = column("SELECT name FROM pragma_table_info('outbound_recipients')");
   ASSERT_EQ(std::find(cols.begin(), cols.end(), "held"), cols.end());
   reopen();
-  EXPECT_EQ(column("SELECT version FROM schema_version"), std::vector<std::string>{"4"});
+  EXPECT_EQ(column("SELECT version FROM schema_version"), std::vector<std::string>{"5"});
   auto rows = store_->getQueuedMessage(id);
   ASSERT_TRUE(rows.ok()) << rows.error().detail;
   ASSERT_EQ(rows->size(), 1u);

@@ -37,17 +37,19 @@ InjectResult injectMessage(store::Directory& directory, store::MailStore& mail, 
     out.ok = true;
     return out;
   }
-  auto blob = blobs.put(message);
+  auto blob = blobs.stage(message);
   if (!blob) {
     out.error = "cannot store: " + blob.error().detail;
     return out;
   }
   store::NewMessage m;
-  m.blobId = *blob;
+  m.blobId = blob->id;
+  m.inlineBytes = blob->inlineBytes;
   m.size = message.size();
   m.internalDate = store::DateTime{static_cast<int64_t>(::time(nullptr)), 0};
   outbound.sender = std::string(sender);
-  outbound.blobId = *blob;
+  outbound.blobId = blob->id;
+  outbound.inlineBytes = blob->inlineBytes;
   outbound.size = message.size();
   store::Result<std::vector<store::DeliveryResult>> delivered{std::vector<store::DeliveryResult>{}};
   store::Result<int64_t> queued{int64_t{0}};

@@ -145,7 +145,34 @@ ALTER TABLE outbound_recipients ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 
 CREATE INDEX outbound_recipients_message ON outbound_recipients(message_id);
 )sql";
 
-constexpr const char* kMigrations[] = {kV1, kV2, kV3, kV4};
+// Version 5: small message bytes inline (BlobStore::stage), written in the transaction that first
+// references them. Triggers delete an inline blob, and any blob's cached structure, when the last
+// mailbox message or queued message that references it is deleted (EXPUNGE, MOVE, mailbox or
+// account removal through the cascades, a finished delivery): the same transaction, so no write can
+// reference a blob that a concurrent collection removes. A re-delivery of the same bytes carries
+// them again and re-inserts the row.
+constexpr const char* kV5 = R"sql(
+CREATE TABLE blob_data (
+  blob_id TEXT PRIMARY KEY,
+  bytes BLOB NOT NULL
+);
+CREATE TRIGGER messages_release_blob AFTER DELETE ON messages
+WHEN NOT EXISTS (SELECT 1 FROM messages WHERE blob_id = OLD.blob_id)
+ AND NOT EXISTS (SELECT 1 FROM outbound_messages WHERE blob_id = OLD.blob_id)
+BEGIN
+  DELETE FROM blob_data WHERE blob_id = OLD.blob_id;
+  DELETE FROM blob_structure WHERE blob_id = OLD.blob_id;
+END;
+CREATE TRIGGER outbound_release_blob AFTER DELETE ON outbound_messages
+WHEN NOT EXISTS (SELECT 1 FROM messages WHERE blob_id = OLD.blob_id)
+ AND NOT EXISTS (SELECT 1 FROM outbound_messages WHERE blob_id = OLD.blob_id)
+BEGIN
+  DELETE FROM blob_data WHERE blob_id = OLD.blob_id;
+  DELETE FROM blob_structure WHERE blob_id = OLD.blob_id;
+END;
+)sql";
+
+constexpr const char* kMigrations[] = {kV1, kV2, kV3, kV4, kV5};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
 }  // namespace

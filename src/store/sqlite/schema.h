@@ -6,7 +6,7 @@
 
 namespace tern::store::sqlite {
 
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 Result<void> migrate(Db& db);
 

@@ -406,6 +406,15 @@ Result<void> insertStructure(Db& db, const std::string& blobId, std::string_view
   return st.run();
 }
 
+// The bytes of a blob staged inline (BlobStore::stage), in the transaction of the row that references
+// it; identical content already stored is kept.
+Result<void> insertInlineBlob(Db& db, const std::string& blobId, const std::optional<std::string_view>& bytes) {
+  if (!bytes) return {};
+  TERN_ASSIGN(st, db.prepare("INSERT INTO blob_data(blob_id, bytes) VALUES (?, ?) ON CONFLICT(blob_id) DO NOTHING"));
+  st.bindText(1, blobId).bindBlob(2, *bytes);
+  return st.run();
+}
+
 // Whether the account has a message with this blob (the messages_blob index makes this cheap).
 Result<bool> accountHasBlob(Db& db, AccountId account, const std::string& blobId) {
   TERN_ASSIGN(st, db.prepare("SELECT 1 FROM messages JOIN mailboxes ON mailboxes.id = messages.mailbox_id "
@@ -532,7 +541,19 @@ SqliteStore::SqliteStore(std::string dataDir, SqliteOptions options)
     : dataDir_(std::move(dataDir)),
       dbPath_(dataDir_ + "/tern.db"),
       options_(options),
-      blobs_(dataDir_ + "/blobs") {}
+      blobs_(dataDir_ + "/blobs") {
+  if (options_.inlineBlobLimit > 0) blobs_.setInlineSource(&inlineBlobs_, options_.inlineBlobLimit);
+}
+
+Result<std::optional<std::string>> SqliteStore::InlineBlobs::readInlineBlob(std::string_view blobId) const {
+  return store_.read<std::optional<std::string>>([&](Db& db) -> Result<std::optional<std::string>> {
+    TERN_ASSIGN(st, db.prepare("SELECT bytes FROM blob_data WHERE blob_id = ?"));
+    st.bindText(1, blobId);
+    TERN_ASSIGN(row, st.step());
+    if (!row) return std::optional<std::string>();
+    return std::optional<std::string>(st.text(0));
+  });
+}
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& dataDir, SqliteOptions options) {
   if (dataDir.empty()) return fail(Errc::Invalid, "empty data directory");
@@ -1302,6 +1323,7 @@ Result<AppendResult> SqliteStore::append(AccountId account, MailboxId mailbox, c
       flags.system &= kSystemFlagMask;
       TERN_ASSIGN(kws, canonicalKeywords(ctx.db, mailbox, flags.keywords));
       flags.keywords = std::move(kws);
+      TERN_TRY(insertInlineBlob(ctx.db, msgs[i].blobId, msgs[i].inlineBytes));
       TERN_TRY(insertMessage(ctx.db, mailbox, firstUid + i, firstModSeq + i, flags, msgs[i].internalDate, now,
                              msgs[i].size, msgs[i].blobId));
       if (!msgs[i].structure.empty()) TERN_TRY(insertStructure(ctx.db, msgs[i].blobId, msgs[i].structure));
@@ -1519,7 +1541,7 @@ Result<std::vector<DeliveryResult>> deliverIn(WriteCtx& ctx, const std::vector<A
                                               const NewMessage& message) {
   std::vector<DeliveryResult> out;
   const DateTime now = nowDate();
-  bool structureStored = false;
+  bool structureStored = false, blobStored = false;
   for (AccountId account : unique) {
     DeliveryResult r;
     r.account = account;
@@ -1534,6 +1556,8 @@ Result<std::vector<DeliveryResult>> deliverIn(WriteCtx& ctx, const std::vector<A
     flags.system &= kSystemFlagMask;
     TERN_ASSIGN(kws, canonicalKeywords(ctx.db, inbox->id, flags.keywords));
     flags.keywords = std::move(kws);
+    if (!blobStored) TERN_TRY(insertInlineBlob(ctx.db, message.blobId, message.inlineBytes));
+    blobStored = true;
     TERN_TRY(insertMessage(ctx.db, inbox->id, uid, modseq, flags, message.internalDate, now, message.size,
                            message.blobId));
     if (!message.structure.empty() && !structureStored) {
@@ -1555,6 +1579,7 @@ Result<std::vector<DeliveryResult>> deliverIn(WriteCtx& ctx, const std::vector<A
 // Inside the writer's transaction: the message row and one row per recipient, all due now.
 Result<int64_t> enqueueIn(WriteCtx& ctx, const OutboundMessage& m) {
   const int64_t now = static_cast<int64_t>(::time(nullptr));
+  TERN_TRY(insertInlineBlob(ctx.db, m.blobId, m.inlineBytes));
   TERN_ASSIGN(st, ctx.db.prepare("INSERT INTO outbound_messages(sender, blob_id, size, ret, envid, smtputf8, "
                                  "eightbit, account_id, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
   st.bindText(1, m.sender).bindText(2, m.blobId).bind(3, static_cast<int64_t>(m.size)).bindText(4, m.ret);

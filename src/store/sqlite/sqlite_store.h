@@ -31,6 +31,9 @@ struct WriteCtx;
 struct SqliteOptions {
   bool synchronousFull = true;        // fsync on every commit (durability before OK)
   std::chrono::milliseconds externalPollInterval{500};  // poller for other processes' commits; 0 disables
+  // Messages up to this size are kept inline in the database rather than as blob files (see
+  // store/blob_store.h); 0 keeps every message in a file.
+  size_t inlineBlobLimit = 128 * 1024;
 };
 
 class SqliteStore : public Directory, public MailStore {
@@ -141,9 +144,20 @@ class SqliteStore : public Directory, public MailStore {
   void pollerLoop();
   void refreshSnapshot(sqlite::Db& db, MailboxId mailbox, bool notifyOnChange);
 
+  // Reads inline blobs for blobs_ through this thread's read connection.
+  class InlineBlobs final : public InlineBlobSource {
+   public:
+    explicit InlineBlobs(SqliteStore& store) : store_(store) {}
+    Result<std::optional<std::string>> readInlineBlob(std::string_view blobId) const override;
+
+   private:
+    SqliteStore& store_;
+  };
+
   std::string dataDir_;
   std::string dbPath_;
   SqliteOptions options_;
+  InlineBlobs inlineBlobs_{*this};
   BlobStore blobs_;
   ChangeHub hub_;
 

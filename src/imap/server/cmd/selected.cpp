@@ -230,19 +230,21 @@ asio::awaitable<void> Session::cmdAppend(const std::string& tag, Append& c) {
                                      : store::DateTime{now, 0};
     batch.push_back(std::move(nm));
   }
-  // The bytes are durable (written, fsynced, renamed) before the metadata commits.
+  // A large message's bytes are durable (written, fsynced, renamed) before the metadata commits; a
+  // small one's commit with it (BlobStore::stage).
   for (size_t i = 0; i < c.messages.size(); ++i) {
     const std::string& bytes = c.messages[i].message;
-    auto id = co_await blocking([&] {
+    auto staged = co_await blocking([&] {
       // Parse once, here, so FETCH/SEARCH/SORT never parse this message again.
       batch[i].structure = parseForStore(bytes);
-      return ctx_->blobs.put(bytes);
+      return ctx_->blobs.stage(bytes);
     });
-    if (!id) {
-      noStore(tag, id.error(), "APPEND");
+    if (!staged) {
+      noStore(tag, staged.error(), "APPEND");
       co_return;
     }
-    batch[i].blobId = *id;
+    batch[i].blobId = staged->id;
+    batch[i].inlineBytes = staged->inlineBytes;
   }
   const auto mailbox = mbox->id;
   auto r = co_await blocking([&] { return ctx_->mail.append(account, mailbox, batch); });

@@ -176,14 +176,16 @@ asio::awaitable<void> Session::finishMessage() {
   auto& ctx = *ctx_;
   Outcome o = co_await blocking([&]() {
     Outcome r;
-    auto blob = ctx.blobs.put(message);
+    auto blob = ctx.blobs.stage(message);
     if (!blob) {
       r.blobError = blob.error();
       return r;
     }
-    out.blobId = *blob;
+    out.blobId = blob->id;
+    out.inlineBytes = blob->inlineBytes;
     store::NewMessage m;
-    m.blobId = *blob;
+    m.blobId = blob->id;
+    m.inlineBytes = blob->inlineBytes;
     m.size = message.size();
     m.internalDate = store::DateTime{static_cast<int64_t>(::time(nullptr)), 0};
     // One transaction whatever the mix of recipients, so a retry after a failure never duplicates.
