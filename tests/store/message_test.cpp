@@ -221,6 +221,19 @@ TEST_F(StoreTest, ClaimRecent) {
   EXPECT_EQ(store_->status(alice_, inbox_)->recent, 0u);
 }
 
+// Claims are made in memory and written without waiting; what was claimed before a clean shutdown
+// is not recent again after it.
+TEST_F(StoreTest, ClaimRecentIsWrittenBehind) {
+  appendN(inbox_, 3);
+  EXPECT_EQ(*store_->claimRecent(alice_, inbox_), 1u);
+  store_.reset();
+  auto s = SqliteStore::open(dir_.path() + "/data", fastOptions());
+  ASSERT_TRUE(s.ok());
+  store_ = std::move(*s);
+  EXPECT_EQ(store_->status(alice_, inbox_)->recent, 0u);
+  EXPECT_EQ(*store_->claimRecent(alice_, inbox_), 4u);
+}
+
 // STATUS counters kept in the same transactions must equal a recount after any mix of operations.
 TEST_F(StoreTest, StatusCountersMatchRecount) {
   auto other = store_->createMailbox(alice_, "Other");

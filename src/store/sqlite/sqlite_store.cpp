@@ -534,7 +534,8 @@ class ReadTx {
 
 struct SqliteStore::WriteRequest {
   std::function<Result<void>(WriteCtx&)> fn;
-  std::promise<Result<void>> done;
+  // Called by the writer after the commit, as its last use of the request (which it may free).
+  std::function<void(Result<void>)> done;
 };
 
 SqliteStore::SqliteStore(std::string dataDir, SqliteOptions options)
@@ -617,10 +618,30 @@ size_t SqliteStore::queuedWrites() const {
   return queue_.size();
 }
 
+void SqliteStore::submitDetached(std::function<Result<void>(WriteCtx&)> fn) {
+  auto* req = new WriteRequest;
+  req->fn = std::move(fn);
+  req->done = [req](Result<void> r) {
+    if (!r) log::warn("store") << "background write failed: " << r.error().detail;
+    delete req;
+  };
+  {
+    std::lock_guard lock(queueMu_);
+    if (stopping_) {
+      delete req;
+      return;
+    }
+    queue_.push_back(req);
+  }
+  queueCv_.notify_one();
+}
+
 Result<void> SqliteStore::submit(std::function<Result<void>(WriteCtx&)> fn) {
   WriteRequest req;
   req.fn = std::move(fn);
-  auto future = req.done.get_future();
+  std::promise<Result<void>> promise;
+  auto future = promise.get_future();
+  req.done = [&promise](Result<void> r) { promise.set_value(std::move(r)); };
   {
     std::lock_guard lock(queueMu_);
     if (stopping_) return fail(Errc::Unavailable, "store is shutting down");
@@ -687,7 +708,7 @@ void SqliteStore::runBatch(std::deque<WriteRequest*>& batch) {
   std::set<MailboxId> touched;
   auto begin = db.exec("BEGIN IMMEDIATE");
   if (!begin) {
-    for (auto* r : batch) r->done.set_value(begin);
+    for (auto* r : batch) r->done(begin);
     return;
   }
   for (auto* r : batch) {
@@ -730,7 +751,7 @@ void SqliteStore::runBatch(std::deque<WriteRequest*>& batch) {
     if (poller_.joinable() && hub_.subscriberCount(id) > 0) refreshSnapshot(db, id, false);
     hub_.notify(id);
   }
-  for (size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(std::move(results[i]));
+  for (size_t i = 0; i < batch.size(); ++i) batch[i]->done(std::move(results[i]));
 }
 
 // Records the mailbox's current (uidnext, highestmodseq); notifies if it differs from what was
@@ -1217,6 +1238,12 @@ Result<MailboxStatus> SqliteStore::status(AccountId account, MailboxId mailbox) 
       s.uidNext = static_cast<Uid>(st.i64(6));
       s.highestModSeq = static_cast<ModSeq>(st.i64(7));
     }
+    {
+      std::lock_guard lock(recentMu_);  // claims not yet written (claimRecent)
+      if (auto it = recentClaims_.find(mailbox); it != recentClaims_.end())
+        recentUid = std::max<int64_t>(recentUid, it->second);
+    }
+    if (recentUid >= static_cast<int64_t>(s.uidNext)) return s;  // nothing recent: skip the count
     TERN_ASSIGN(st, db.prepare("SELECT count(*) FROM messages WHERE mailbox_id = ? AND uid >= ?"));
     st.bind(1, mailbox).bind(2, recentUid);
     TERN_ASSIGN(row, st.step());
@@ -1435,44 +1462,36 @@ Result<CopyResult> SqliteStore::copy(AccountId account, MailboxId from, const st
   });
 }
 
+// \Recent is advisory (RFC 3501 2.3.2): claims are made in memory, under one lock, so exactly one
+// session of this process sees each message as recent; the watermark is written to the database
+// without waiting for it (a restart starts from the last written one, and a message then shown as
+// recent twice is what RFC 3501 allows when a server cannot tell). Claiming durably made every
+// SELECT and every new message in a selected mailbox a write with an fsync for IMAP4rev1 clients.
 Result<Uid> SqliteStore::claimRecent(AccountId account, MailboxId mailbox) {
-  // Read first: when the watermark is already at UIDNEXT there is nothing to claim and the write would
-  // change nothing. This keeps a new message seen by thousands of IDLE sessions at one write, not one
-  // queued write (and fsync batch) per session.
-  auto settled = [&]() -> Result<std::optional<Uid>> {
-    return read<std::optional<Uid>>([&](Db& db) -> Result<std::optional<Uid>> {
-      TERN_ASSIGN(st, db.prepare("SELECT recent_uid, uidnext FROM mailboxes WHERE account_id = ? AND id = ?"));
-      st.bind(1, account).bind(2, mailbox);
-      TERN_ASSIGN(row, st.step());
-      if (!row) return fail(Errc::NotFound, "no such mailbox for this account");
-      if (st.i64(0) == st.i64(1)) return std::optional<Uid>(static_cast<Uid>(st.i64(0)));
-      return std::optional<Uid>();
-    });
-  };
-  auto unchanged = settled();
-  if (!unchanged) return Unexpected<Error>{unchanged.error()};
-  if (*unchanged) return **unchanged;
-  // Something to claim. Sessions woken together by one new message all get here at once: they take
-  // turns per mailbox (striped locks) and look again, so only the first one writes.
-  static std::array<std::mutex, 64> claimLocks;
-  std::lock_guard claimLock(claimLocks[static_cast<uint64_t>(mailbox) % claimLocks.size()]);
-  unchanged = settled();
-  if (!unchanged) return Unexpected<Error>{unchanged.error()};
-  if (*unchanged) return **unchanged;
-  return write<Uid>([&](WriteCtx& ctx) -> Result<Uid> {
-    Uid first = 0;
-    {
-      TERN_ASSIGN(st, ctx.db.prepare("SELECT recent_uid FROM mailboxes WHERE account_id = ? AND id = ?"));
-      st.bind(1, account).bind(2, mailbox);
-      TERN_ASSIGN(row, st.step());
-      if (!row) return fail(Errc::NotFound, "no such mailbox for this account");
-      first = static_cast<Uid>(st.i64(0));
-    }
-    TERN_ASSIGN(st, ctx.db.prepare("UPDATE mailboxes SET recent_uid = uidnext WHERE id = ?"));
-    st.bind(1, mailbox);
-    TERN_TRY(st.run());
-    return first;
+  auto row = read<std::pair<Uid, Uid>>([&](Db& db) -> Result<std::pair<Uid, Uid>> {
+    TERN_ASSIGN(st, db.prepare("SELECT recent_uid, uidnext FROM mailboxes WHERE account_id = ? AND id = ?"));
+    st.bind(1, account).bind(2, mailbox);
+    TERN_ASSIGN(found, st.step());
+    if (!found) return fail(Errc::NotFound, "no such mailbox for this account");
+    return std::make_pair(static_cast<Uid>(st.i64(0)), static_cast<Uid>(st.i64(1)));
   });
+  if (!row) return Unexpected<Error>{row.error()};
+  const auto [stored, uidNext] = *row;
+  Uid first = 0;
+  {
+    std::lock_guard lock(recentMu_);
+    Uid& watermark = recentClaims_[mailbox];
+    watermark = std::max(watermark, stored);
+    if (watermark >= uidNext) return watermark;
+    first = watermark;
+    watermark = uidNext;
+  }
+  submitDetached([mailbox, uidNext](WriteCtx& ctx) -> Result<void> {
+    TERN_ASSIGN(st, ctx.db.prepare("UPDATE mailboxes SET recent_uid = max(recent_uid, ?) WHERE id = ?"));
+    st.bind(1, uidNext).bind(2, mailbox);
+    return st.run();
+  });
+  return first;
 }
 
 Result<std::vector<std::optional<std::string>>> SqliteStore::getStructures(AccountId account,

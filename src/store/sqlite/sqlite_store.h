@@ -133,6 +133,8 @@ class SqliteStore : public Directory, public MailStore {
   SqliteStore(std::string dataDir, SqliteOptions options);
 
   Result<void> submit(std::function<Result<void>(sqlite::WriteCtx&)> fn);
+  // Queues a write and returns at once: for state that need not be durable before an answer.
+  void submitDetached(std::function<Result<void>(sqlite::WriteCtx&)> fn);
   template <class T, class F>
   Result<T> write(F&& fn);
   template <class T, class F>
@@ -153,6 +155,9 @@ class SqliteStore : public Directory, public MailStore {
    private:
     SqliteStore& store_;
   };
+
+  std::mutex recentMu_;
+  std::unordered_map<MailboxId, Uid> recentClaims_;  // \Recent watermark per mailbox (see claimRecent)
 
   std::string dataDir_;
   std::string dbPath_;
