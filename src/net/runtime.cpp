@@ -2,7 +2,18 @@
 // Handles no network bytes itself.
 #include "net/runtime.h"
 
+#include <pthread.h>
+
+#include <string>
+
 namespace tern::net {
+
+void nameBlockingThread() {
+  thread_local bool named = false;
+  if (named) return;
+  named = true;
+  ::pthread_setname_np(::pthread_self(), "tern-pool");
+}
 
 Runtime::Runtime(size_t workers, size_t blockingThreads) : blocking_(blockingThreads == 0 ? 1 : blockingThreads) {
   if (workers == 0) workers = 1;
@@ -33,8 +44,11 @@ void Runtime::start() {
   std::lock_guard lock(mu_);
   if (!threads_.empty() || stopped_) return;
   running_ = true;
-  for (auto& io : workers_) {
-    threads_.emplace_back([ctx = io.get()] { ctx->run(); });
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    threads_.emplace_back([ctx = workers_[i].get(), name = "tern-worker-" + std::to_string(i)] {
+      ::pthread_setname_np(::pthread_self(), name.c_str());  // shows in top -H, perf, gdb
+      ctx->run();
+    });
   }
 }
 

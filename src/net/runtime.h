@@ -49,6 +49,9 @@ class Runtime {
   std::atomic<bool> running_{false};
 };
 
+// Names the calling pool thread "tern-pool" once (for top -H, perf, gdb).
+void nameBlockingThread();
+
 // Runs f() on the pool; the awaiting coroutine resumes on its own executor with the result.
 // Exceptions thrown by f propagate to the awaiter (store/auth code returns Result instead).
 template <class F>
@@ -56,13 +59,20 @@ asio::awaitable<std::invoke_result_t<F>> offload(asio::thread_pool& pool, F f) {
   using R = std::invoke_result_t<F>;
   if constexpr (std::is_void_v<R>) {
     co_await asio::co_spawn(
-        pool.get_executor(), [f = std::move(f)]() mutable -> asio::awaitable<void> { f(); co_return; },
+        pool.get_executor(), [f = std::move(f)]() mutable -> asio::awaitable<void> {
+          nameBlockingThread();
+          f();
+          co_return;
+        },
         asio::use_awaitable);
   } else {
     // co_spawn's completion needs a default-constructible value; Result<T> is not, so wrap it.
     auto r = co_await asio::co_spawn(
         pool.get_executor(),
-        [f = std::move(f)]() mutable -> asio::awaitable<std::optional<R>> { co_return std::optional<R>(f()); },
+        [f = std::move(f)]() mutable -> asio::awaitable<std::optional<R>> {
+          nameBlockingThread();
+          co_return std::optional<R>(f());
+        },
         asio::use_awaitable);
     co_return std::move(*r);
   }
