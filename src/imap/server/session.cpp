@@ -266,7 +266,7 @@ asio::awaitable<std::optional<store::MailboxInfo>> Session::lookupMailbox(const 
     co_return std::nullopt;
   }
   const auto account = account_->id;
-  auto mbox = co_await blocking([&] { return ctx_->mail.findMailbox(account, *name); });
+  auto mbox = ctx_->mail.findMailbox(account, *name);  // an indexed read: on the worker (see blocking())
   if (!mbox) {
     if (mbox.error().code == store::Errc::NotFound)
       no(tag, missingCode, "No such mailbox");
@@ -306,18 +306,16 @@ asio::awaitable<void> Session::refresh(bool allowExpunge) {
   const store::Uid uidNext = view_->uidNext();
   const bool claims = !rev2_ && !view_->readOnly();
   store::Uid recentFrom = 0;
-  // One trip to the blocking pool for both reads: a new message wakes every IDLE session at once, and
-  // with thousands of them the hops, not the queries, are what delays the last one.
-  auto changes = co_await blocking([&] {
-    auto c = ctx_->mail.changesSince(account, mailbox, since);
-    const bool hasNew = c && std::any_of(c->changed.begin(), c->changed.end(),
-                                         [&](const store::MessageMeta& m) { return m.uid >= uidNext; });
-    if (hasNew && claims) {
-      auto claimed = ctx_->mail.claimRecent(account, mailbox);
-      if (claimed) recentFrom = *claimed;
-    }
-    return c;
-  });
+  // On the worker: indexed reads of what changed since the last look (the \Recent claim does not wait
+  // for a write). A new message wakes every IDLE session at once; with thousands of them, hops to
+  // the blocking pool and back, not the queries, were what delayed the last one.
+  auto changes = ctx_->mail.changesSince(account, mailbox, since);
+  const bool hasNew = changes && std::any_of(changes->changed.begin(), changes->changed.end(),
+                                             [&](const store::MessageMeta& m) { return m.uid >= uidNext; });
+  if (hasNew && claims) {
+    auto claimed = ctx_->mail.claimRecent(account, mailbox);
+    if (claimed) recentFrom = *claimed;
+  }
   if (!changes) {
     if (changes.error().code == store::Errc::NotFound) {
       // The selected mailbox was deleted or renamed away by another session.

@@ -68,6 +68,12 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<bool> readMore(std::chrono::milliseconds timeout);
   std::chrono::milliseconds currentTimeout() const;
 
+  // Work that may wait (a write waits for its commit and fsync; Argon2; scans and searches of whole
+  // mailboxes; message parsing) runs on the blocking pool. Small indexed reads (a mailbox's status,
+  // the mailbox list, what changed since the last look, a chunk of FETCH rows, the index of a
+  // mailbox below kSelectOnWorkerMaxUid) are made right on the worker: in WAL mode a reader never
+  // waits for the writer, and two thread hand-offs cost more than the query.
+  static constexpr store::Uid kSelectOnWorkerMaxUid = 20000;
   template <class F>
   auto blocking(F f) {
     return net::offload(ctx_->pool, std::move(f));

@@ -298,8 +298,8 @@ asio::awaitable<void> Session::cmdFetch(const std::string& tag, const Fetch& c) 
       for (size_t j = i; j < std::min(msns->size(), i + kChunk); ++j) uids.push_back(view_->uidAt((*msns)[j]));
       const auto account = account_->id;
       const auto mailbox = view_->id();
-      auto loaded = co_await blocking(
-          [&] { return loadMessageRows(ctx_->mail, ctx_->blobs, account, mailbox, uids, wantsStructure); });
+      // At most kChunk indexed rows and stored structures: on the worker, like the blob reads below.
+      auto loaded = loadMessageRows(ctx_->mail, ctx_->blobs, account, mailbox, uids, wantsStructure);
       if (!loaded) {
         noStore(tag, loaded.error(), "FETCH");
         co_return;

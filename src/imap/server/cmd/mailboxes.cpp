@@ -183,8 +183,9 @@ asio::awaitable<void> Session::cmdList(const std::string& tag, const List& c) {
     patterns.push_back(decoded ? *decoded : canonical);
   }
   const auto account = account_->id;
-  auto mailboxes = co_await blocking([&] { return ctx_->mail.listMailboxes(account); });
-  auto subscriptions = co_await blocking([&] { return ctx_->mail.listSubscriptions(account); });
+  // Small indexed reads: on the worker (see Session::blocking()).
+  auto mailboxes = ctx_->mail.listMailboxes(account);
+  auto subscriptions = ctx_->mail.listSubscriptions(account);
   if (!mailboxes || !subscriptions) {
     noStore(tag, !mailboxes ? mailboxes.error() : subscriptions.error(), verb);
     co_return;
@@ -265,7 +266,7 @@ asio::awaitable<void> Session::cmdList(const std::string& tag, const List& c) {
 
   for (const auto& [n, info] : statusFor) {
     const auto id = info->id;
-    auto st = co_await blocking([&] { return ctx_->mail.status(account, id); });
+    auto st = ctx_->mail.status(account, id);  // kept counters: on the worker
     if (!st) continue;
     std::string line = "* STATUS ";
     appendMailboxName(line, n);
@@ -283,7 +284,7 @@ asio::awaitable<void> Session::cmdStatus(const std::string& tag, const Status& c
   if (!mbox) co_return;
   const auto account = account_->id;
   const auto id = mbox->id;
-  auto st = co_await blocking([&] { return ctx_->mail.status(account, id); });
+  auto st = ctx_->mail.status(account, id);  // kept counters: on the worker
   if (!st) {
     noStore(tag, st.error(), "STATUS");
     co_return;

@@ -49,8 +49,15 @@ asio::awaitable<void> Session::cmdSelect(const std::string& tag, const Select& c
   });
   // UIDs and flags only, in the view's compact form (8 bytes a message); for a large mailbox from the
   // shared index cache plus the changes since it was taken, so SELECT does not scan every row.
+  // A mailbox of a few thousand messages loads in well under a millisecond: on the worker. A larger
+  // one may have to be scanned (not cached yet): on the pool, so the worker's other sessions go on.
   MessageIndex index;
-  auto current = co_await blocking([&] { return ctx_->indexCache.load(ctx_->mail, account, mailbox, index); });
+  auto load = [&] { return ctx_->indexCache.load(ctx_->mail, account, mailbox, index); };
+  store::Result<store::MailboxInfo> current = store::fail(store::Errc::Internal, "not loaded");
+  if (mbox->uidNext <= kSelectOnWorkerMaxUid)
+    current = load();
+  else
+    current = co_await blocking(load);
   if (!current) {
     subscription_.reset();
     noStore(tag, current.error(), "SELECT");
@@ -58,7 +65,7 @@ asio::awaitable<void> Session::cmdSelect(const std::string& tag, const Select& c
   }
   store::Uid firstRecent = 0;
   if (!c.readOnly && !rev2_) {
-    auto claimed = co_await blocking([&] { return ctx_->mail.claimRecent(account, mailbox); });
+    auto claimed = ctx_->mail.claimRecent(account, mailbox);  // a read; the claim is not waited for
     if (claimed) firstRecent = *claimed;
   }
   view_.emplace(MailboxView::fromIndex(*current, std::move(index), firstRecent, c.readOnly));
