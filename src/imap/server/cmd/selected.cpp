@@ -237,24 +237,21 @@ asio::awaitable<void> Session::cmdAppend(const std::string& tag, Append& c) {
                                      : store::DateTime{now, 0};
     batch.push_back(std::move(nm));
   }
-  // A large message's bytes are durable (written, fsynced, renamed) before the metadata commits; a
-  // small one's commit with it (BlobStore::stage).
-  for (size_t i = 0; i < c.messages.size(); ++i) {
-    const std::string& bytes = c.messages[i].message;
-    auto staged = co_await blocking([&] {
-      // Parse once, here, so FETCH/SEARCH/SORT never parse this message again.
-      batch[i].structure = parseForStore(bytes);
-      return ctx_->blobs.stage(bytes);
-    });
-    if (!staged) {
-      noStore(tag, staged.error(), "APPEND");
-      co_return;
-    }
-    batch[i].blobId = staged->id;
-    batch[i].inlineBytes = staged->inlineBytes;
-  }
+  // One trip to the pool for the whole command: parse each message once (so FETCH/SEARCH/SORT never
+  // parse it again), stage its bytes (a large message's file is durable before the metadata
+  // commits; a small one's bytes commit with it, see BlobStore::stage), then the append itself.
   const auto mailbox = mbox->id;
-  auto r = co_await blocking([&] { return ctx_->mail.append(account, mailbox, batch); });
+  auto r = co_await blocking([&]() -> store::Result<store::AppendResult> {
+    for (size_t i = 0; i < c.messages.size(); ++i) {
+      const std::string& bytes = c.messages[i].message;
+      batch[i].structure = parseForStore(bytes);
+      auto staged = ctx_->blobs.stage(bytes);
+      if (!staged) return Unexpected<store::Error>{staged.error()};
+      batch[i].blobId = staged->id;
+      batch[i].inlineBytes = staged->inlineBytes;
+    }
+    return ctx_->mail.append(account, mailbox, batch);
+  });
   if (!r) {
     noStore(tag, r.error(), "APPEND");
     co_return;
