@@ -449,7 +449,6 @@ idle_load() {
   out=$("$TOOLS/idle-load" --port "$port" --security tls --deliver-port "$dport" --deliver-security plain \
         --sessions "$IDLE_SESSIONS" --users "$IDLE_USERS" --pid "$pid" --password "$PASSWORD" --settle 8 \
         --deliver-timeout 30 2>&1) || true
-  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid" 2>/dev/null; wait "$perf_pid" 2>/dev/null; fi
   echo "$out" | sed 's/^/    /' >&2
   RES=$(echo "$out" | grep '^RESULT' | tail -n1) || true
 }
