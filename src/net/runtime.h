@@ -6,6 +6,7 @@
 
 #include <asio.hpp>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -48,6 +49,18 @@ class Runtime {
   bool stopped_ = false;
   std::atomic<bool> running_{false};
 };
+
+// Calls start(done) and resumes the awaiting coroutine on `ex` once done() has been called, from
+// any thread: for operations that report completion through a callback instead of blocking one.
+template <class Start>
+asio::awaitable<void> whenCalledBack(asio::any_io_executor ex, Start start) {
+  co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
+      [&](auto handler) {
+        auto resume = std::make_shared<decltype(handler)>(std::move(handler));
+        start(std::function<void()>([resume, ex] { asio::post(ex, [resume]() mutable { std::move (*resume)(); }); }));
+      },
+      asio::use_awaitable);
+}
 
 // Names the calling pool thread "tern-pool" once (for top -H, perf, gdb).
 void nameBlockingThread();

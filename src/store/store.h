@@ -97,6 +97,12 @@ class MailStore {
   // mailbox's watermark to UIDNEXT, so exactly one session sees each message as recent.
   virtual Result<Uid> claimRecent(AccountId, MailboxId) = 0;
 
+  // Runs `work` (which calls write methods of this store) where the engine's writes are made, as
+  // part of its next commit, then `committed` with that commit's outcome; returns at once. For
+  // callers that must not block (a worker thread): nobody waits on a thread for the commit.
+  // `work` must not block on anything else; both run on an engine thread.
+  virtual void runOnWriter(std::function<void()> work, std::function<void(Result<void>)> committed) = 0;
+
   // --- parsed message structure (mime/serialize.h bytes): one per blob, shared by its copies ---
   // For each blob id, its stored structure, or nullopt when none is stored yet or the account has no
   // message with that blob (an account never reads another's data).

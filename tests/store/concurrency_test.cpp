@@ -249,3 +249,44 @@ TEST(SqliteStoreLifecycle, StatusOn100kMailbox) {
 
 }  // namespace
 }  // namespace tern::store::test
+
+namespace tern::store::test {
+namespace {
+
+// runOnWriter: work runs on the writer inside a group commit; its writes commit with the batch and
+// `committed` reports the commit; a failing write inside rolls back alone.
+TEST_F(StoreTest, RunOnWriterCommitsWorkWithTheBatch) {
+  constexpr int kWorks = 40;
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0, okCommits = 0, appended = 0, failedInside = 0;
+  const uint64_t commitsBefore = store_->commitCount();
+  store_->pauseWriterForTest(true);  // line them up so they share commits
+  for (int i = 0; i < kWorks; ++i) {
+    store_->runOnWriter(
+        [&, i] {
+          auto r = store_->append(alice_, inbox_, {newMessage(100 + i)});
+          auto bad = store_->append(alice_, 987654, {newMessage(1)});  // no such mailbox
+          std::lock_guard lock(mu);
+          if (r.ok()) ++appended;
+          if (!bad.ok()) ++failedInside;
+        },
+        [&](Result<void> r) {
+          std::lock_guard lock(mu);
+          if (r.ok()) ++okCommits;
+          ++done;
+          cv.notify_all();
+        });
+  }
+  store_->pauseWriterForTest(false);
+  std::unique_lock lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return done == kWorks; }));
+  EXPECT_EQ(okCommits, kWorks);
+  EXPECT_EQ(appended, kWorks);
+  EXPECT_EQ(failedInside, kWorks);
+  EXPECT_EQ(store_->status(alice_, inbox_)->messages, static_cast<uint32_t>(kWorks));
+  EXPECT_LT(store_->commitCount() - commitsBefore, static_cast<uint64_t>(kWorks));  // grouped
+}
+
+}  // namespace
+}  // namespace tern::store::test

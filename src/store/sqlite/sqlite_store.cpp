@@ -626,12 +626,46 @@ size_t SqliteStore::queuedWrites() const {
   return queue_.size();
 }
 
+namespace {
+// Set on the writer thread while runOnWriter work runs: the writes it makes join the batch in progress.
+thread_local WriteCtx* tWriterWork = nullptr;
+}  // namespace
+
+void SqliteStore::runOnWriter(std::function<void()> work, std::function<void(Result<void>)> committed) {
+  auto* req = new WriteRequest;
+  req->fn = [work = std::move(work)](WriteCtx& ctx) -> Result<void> {
+    struct Scope {
+      explicit Scope(WriteCtx& c) { tWriterWork = &c; }
+      ~Scope() { tWriterWork = nullptr; }
+    } scope(ctx);
+    work();
+    return {};
+  };
+  req->done = [req, committed = std::move(committed)](Result<void> r) {
+    committed(std::move(r));
+    delete req;  // runBatch moved this function out of *req before calling it
+  };
+  {
+    std::lock_guard lock(queueMu_);
+    if (!stopping_) {
+      queue_.push_back(req);
+      req = nullptr;
+    }
+  }
+  if (req) {
+    auto done = std::move(req->done);
+    done(fail(Errc::Unavailable, "store is shutting down"));
+    return;
+  }
+  queueCv_.notify_one();
+}
+
 void SqliteStore::submitDetached(std::function<Result<void>(WriteCtx&)> fn) {
   auto* req = new WriteRequest;
   req->fn = std::move(fn);
   req->done = [req](Result<void> r) {
     if (!r) log::warn("store") << "background write failed: " << r.error().detail;
-    delete req;
+    delete req;  // runBatch moved this function out of *req before calling it
   };
   {
     std::lock_guard lock(queueMu_);
@@ -645,6 +679,24 @@ void SqliteStore::submitDetached(std::function<Result<void>(WriteCtx&)> fn) {
 }
 
 Result<void> SqliteStore::submit(std::function<Result<void>(WriteCtx&)> fn) {
+  if (WriteCtx* ctx = tWriterWork) {
+    // Called by runOnWriter work: a nested savepoint in the batch being built, committed with it.
+    TERN_TRY(ctx->db.exec("SAVEPOINT nested"));
+    Result<void> res;
+    try {
+      res = fn(*ctx);
+    } catch (const std::exception& e) {
+      res = fail(Errc::Internal, std::string("write threw: ") + e.what());
+    }
+    if (res) {
+      auto rel = ctx->db.exec("RELEASE nested");
+      if (rel) return res;
+      res = rel;
+    }
+    (void)ctx->db.exec("ROLLBACK TO nested");
+    (void)ctx->db.exec("RELEASE nested");
+    return res;
+  }
   WriteRequest req;
   req.fn = std::move(fn);
   std::promise<Result<void>> promise;
@@ -716,7 +768,10 @@ void SqliteStore::runBatch(std::deque<WriteRequest*>& batch) {
   std::set<MailboxId> touched;
   auto begin = db.exec("BEGIN IMMEDIATE");
   if (!begin) {
-    for (auto* r : batch) r->done(begin);
+    for (auto* r : batch) {
+      auto done = std::move(r->done);  // may free r
+      done(begin);
+    }
     return;
   }
   for (auto* r : batch) {
@@ -759,7 +814,10 @@ void SqliteStore::runBatch(std::deque<WriteRequest*>& batch) {
     if (poller_.joinable() && hub_.subscriberCount(id) > 0) refreshSnapshot(db, id, false);
     hub_.notify(id);
   }
-  for (size_t i = 0; i < batch.size(); ++i) batch[i]->done(std::move(results[i]));
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto done = std::move(batch[i]->done);  // may free the request
+    done(std::move(results[i]));
+  }
 }
 
 // Records the mailbox's current (uidnext, highestmodseq); notifies if it differs from what was

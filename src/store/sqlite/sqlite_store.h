@@ -83,6 +83,7 @@ class SqliteStore : public Directory, public MailStore {
   Result<CopyResult> copy(AccountId, MailboxId from, const std::vector<Uid>& uids, MailboxId to,
                           bool move) override;
   Result<Uid> claimRecent(AccountId, MailboxId) override;
+  void runOnWriter(std::function<void()> work, std::function<void(Result<void>)> committed) override;
   Result<std::vector<std::optional<std::string>>> getStructures(AccountId,
                                                                 const std::vector<std::string>& blobIds) override;
   Result<void> putStructures(AccountId,

@@ -276,7 +276,7 @@ asio::awaitable<void> Session::cmdFetch(const std::string& tag, const Fetch& c) 
       const auto mailbox = view_->id();
       store::Flags seen;
       seen.system = store::kSeen;
-      auto r = co_await blocking(
+      auto r = co_await writing(
           [&] { return ctx_->mail.storeFlags(account, mailbox, unseen, store::FlagOp::Add, seen); });
       if (!r) {
         noStore(tag, r.error(), "FETCH");

@@ -95,7 +95,7 @@ asio::awaitable<void> Session::cmdClose(const std::string& tag, bool expunge) {
   if (expunge && !view_->readOnly()) {
     const auto account = account_->id;
     const auto mailbox = view_->id();
-    auto r = co_await blocking([&] { return ctx_->mail.expunge(account, mailbox); });
+    auto r = co_await writing([&] { return ctx_->mail.expunge(account, mailbox); });
     if (!r) {
       noStore(tag, r.error(), "CLOSE");
       co_return;
@@ -117,7 +117,7 @@ asio::awaitable<void> Session::cmdExpunge(const std::string& tag, const Expunge&
   }
   const auto account = account_->id;
   const auto mailbox = view_->id();
-  auto r = co_await blocking([&] { return ctx_->mail.expunge(account, mailbox, only); });
+  auto r = co_await writing([&] { return ctx_->mail.expunge(account, mailbox, only); });
   if (!r) {
     noStore(tag, r.error(), "EXPUNGE");
     co_return;
@@ -148,7 +148,7 @@ asio::awaitable<void> Session::cmdCopy(const std::string& tag, const Copy& c) {
   const auto from = view_->id();
   const auto to = dest->id;
   const bool move = c.move;
-  auto r = co_await blocking([&] { return ctx_->mail.copy(account, from, uids, to, move); });
+  auto r = co_await writing([&] { return ctx_->mail.copy(account, from, uids, to, move); });
   if (!r) {
     noStore(tag, r.error(), verb);
     co_return;
@@ -187,7 +187,7 @@ asio::awaitable<void> Session::cmdStore(const std::string& tag, const Store& c) 
     const store::FlagOp op = c.op == Store::Op::Add      ? store::FlagOp::Add
                              : c.op == Store::Op::Remove ? store::FlagOp::Remove
                                                          : store::FlagOp::Replace;
-    auto r = co_await blocking([&] { return ctx_->mail.storeFlags(account, mailbox, uids, op, *flags); });
+    auto r = co_await writing([&] { return ctx_->mail.storeFlags(account, mailbox, uids, op, *flags); });
     if (!r) {
       noStore(tag, r.error(), "STORE");
       co_return;

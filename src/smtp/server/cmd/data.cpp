@@ -174,26 +174,50 @@ asio::awaitable<void> Session::finishMessage() {
     std::optional<store::Error> blobError;
   };
   auto& ctx = *ctx_;
-  Outcome o = co_await blocking([&]() {
+  // One transaction whatever the mix of recipients, so a retry after a failure never duplicates.
+  auto persist = [&](const store::StagedBlob& blob) {
     Outcome r;
-    auto blob = ctx.blobs.stage(message);
-    if (!blob) {
-      r.blobError = blob.error();
-      return r;
-    }
-    out.blobId = blob->id;
-    out.inlineBytes = blob->inlineBytes;
+    out.blobId = blob.id;
+    out.inlineBytes = blob.inlineBytes;
     store::NewMessage m;
-    m.blobId = blob->id;
-    m.inlineBytes = blob->inlineBytes;
+    m.blobId = blob.id;
+    m.inlineBytes = blob.inlineBytes;
     m.size = message.size();
     m.internalDate = store::DateTime{static_cast<int64_t>(::time(nullptr)), 0};
-    // One transaction whatever the mix of recipients, so a retry after a failure never duplicates.
     if (accounts.empty()) r.queued = ctx.mail.enqueueOutbound(out);
     else if (out.recipients.empty()) r.delivered = ctx.mail.deliver(accounts, m);
     else r.delivered = ctx.mail.deliverAndEnqueue(accounts, m, out);
     return r;
-  });
+  };
+  Outcome o;
+  if (message.size() <= ctx.blobs.inlineLimit()) {
+    // Stored inline (almost all mail): only hashed here, and the rows with the bytes are written on
+    // the store's writer as part of its next group commit; no thread waits for the fsync.
+    auto blob = ctx.blobs.stage(message);
+    if (!blob) {
+      o.blobError = blob.error();
+    } else {
+      store::Result<void> commit;
+      co_await net::whenCalledBack(stream_->executor(), [&](std::function<void()> done) {
+        ctx.mail.runOnWriter([&] { o = persist(*blob); }, [&commit, done](store::Result<void> r) {
+          commit = std::move(r);
+          done();
+        });
+      });
+      if (!commit) o.blobError = commit.error();
+    }
+  } else {
+    // A large message's file is written and fsynced first, on the blocking pool.
+    o = co_await blocking([&]() {
+      auto blob = ctx.blobs.stage(message);
+      if (!blob) {
+        Outcome r;
+        r.blobError = blob.error();
+        return r;
+      }
+      return persist(*blob);
+    });
+  }
 
   std::optional<store::Error> failure = o.blobError;
   if (!failure && !o.queued) failure = o.queued.error();
