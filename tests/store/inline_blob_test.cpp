@@ -33,6 +33,17 @@ class InlineBlobTest : public StoreTest {
     return b.ok() ? std::string((*b)->bytes()) : "<" + b.error().detail + ">";
   }
 
+  // A queued message from alice to one remote recipient, carrying a staged blob.
+  static OutboundMessage outbound(const StagedBlob& staged, size_t size, const std::string& rcpt) {
+    OutboundMessage out;
+    out.sender = "alice@example.com";
+    out.blobId = staged.id;
+    out.inlineBytes = staged.inlineBytes;
+    out.size = size;
+    out.recipients.push_back({rcpt, "", ""});
+    return out;
+  }
+
   bool readable(const std::string& blobId) { return store_->blobs().open(blobId).ok(); }
 
   // Regular files under the blob directory (the file-backed blobs).
@@ -141,12 +152,7 @@ TEST_F(InlineBlobTest, DeliveryToSeveralAccountsAndTheQueueSharesOneCopy) {
   NewMessage m = newMessage(body.size());
   m.blobId = staged->id;
   m.inlineBytes = staged->inlineBytes;
-  OutboundMessage out;
-  out.sender = "alice@example.com";
-  out.blobId = staged->id;
-  out.inlineBytes = staged->inlineBytes;
-  out.size = body.size();
-  out.recipients.push_back({"carol@remote.example", "", ""});
+  OutboundMessage out = outbound(*staged, body.size(), "carol@remote.example");
   auto d = store_->deliverAndEnqueue({alice_, bob_}, m, out);
   ASSERT_TRUE(d.ok()) << d.error().detail;
   EXPECT_EQ(read(staged->id), body);
@@ -168,12 +174,7 @@ TEST_F(InlineBlobTest, QueueOnlyMessageIsCollectedWhenRemoved) {
   const std::string body = "Subject: queued\r\n\r\nq\r\n";
   auto staged = store_->blobs().stage(body);
   ASSERT_TRUE(staged.ok());
-  OutboundMessage out;
-  out.sender = "alice@example.com";
-  out.blobId = staged->id;
-  out.inlineBytes = staged->inlineBytes;
-  out.size = body.size();
-  out.recipients.push_back({"dave@remote.example", "", ""});
+  OutboundMessage out = outbound(*staged, body.size(), "dave@remote.example");
   auto id = store_->enqueueOutbound(out);
   ASSERT_TRUE(id.ok());
   EXPECT_EQ(read(staged->id), body);
