@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "store/sqlite/schema.h"
 #include "store_fixture.h"
 
 namespace tern::store::test {
@@ -95,8 +96,9 @@ class QueueTest : public StoreTest {
   }
 };
 
-TEST_F(QueueTest, FreshStoreIsVersion5WithQueueColumns) {
-  EXPECT_EQ(column("SELECT version FROM schema_version"), std::vector<std::string>{"5"});
+TEST_F(QueueTest, FreshStoreIsTheCurrentVersionWithQueueColumns) {
+  EXPECT_EQ(column("SELECT version FROM schema_version"),
+            std::vector<std::string>{std::to_string(sqlite::kSchemaVersion)});
   auto cols = column("SELECT name FROM pragma_table_info('outbound_recipients')");
   for (const char* c : {"held", "delay_notified", "lease_until"}) {
     EXPECT_NE(std::find(cols.begin(), cols.end(), c), cols.end()) << c;
@@ -106,9 +108,10 @@ TEST_F(QueueTest, FreshStoreIsVersion5WithQueueColumns) {
 TEST_F(QueueTest, MigratesAVersion3Store) {
   const int64_t id = enqueue({"old@remote.example"});
   // Turn the file back into what version 3 wrote: no v4 columns or index, no v5 table or triggers,
-  // version 3 recorded.
+  // no v6 index, version 3 recorded.
   store_.reset();
-  sql("DROP TRIGGER messages_release_blob; DROP TRIGGER outbound_release_blob; DROP TABLE blob_data;"
+  sql("DROP INDEX messages_flags;"
+      "DROP TRIGGER messages_release_blob; DROP TRIGGER outbound_release_blob; DROP TABLE blob_data;"
       "DROP INDEX outbound_recipients_message;"
       "ALTER TABLE outbound_recipients DROP COLUMN held;"
       "ALTER TABLE outbound_recipients DROP COLUMN delay_notified;"
@@ -117,7 +120,8 @@ TEST_F(QueueTest, MigratesAVersion3Store) {
   auto cols = column("SELECT name FROM pragma_table_info('outbound_recipients')");
   ASSERT_EQ(std::find(cols.begin(), cols.end(), "held"), cols.end());
   reopen();
-  EXPECT_EQ(column("SELECT version FROM schema_version"), std::vector<std::string>{"5"});
+  EXPECT_EQ(column("SELECT version FROM schema_version"),
+            std::vector<std::string>{std::to_string(sqlite::kSchemaVersion)});
   auto rows = store_->getQueuedMessage(id);
   ASSERT_TRUE(rows.ok()) << rows.error().detail;
   ASSERT_EQ(rows->size(), 1u);

@@ -1350,7 +1350,8 @@ Result<MailboxInfo> SqliteStore::scanFlags(AccountId account, MailboxId mailbox,
     TERN_ASSIGN(info, mailboxById(db, account, mailbox));
     // Three narrow columns, no per-row strings unless a message has keywords: SELECT of a large
     // mailbox is bound by this loop.
-    TERN_ASSIGN(st, db.prepare("SELECT uid, flags, keywords FROM messages WHERE mailbox_id = ? ORDER BY uid"));
+    TERN_ASSIGN(st, db.prepare("SELECT uid, flags, keywords FROM messages INDEXED BY messages_flags "
+                               "WHERE mailbox_id = ? ORDER BY uid"));
     st.bind(1, mailbox);
     Flags flags;
     for (;;) {
