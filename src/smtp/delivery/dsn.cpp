@@ -13,6 +13,7 @@
 
 #include "mime/header.h"
 #include "smtp/protocol/xtext.h"
+#include "util/date.h"
 #include "util/strings.h"
 
 namespace tern::smtp::delivery {
@@ -20,19 +21,6 @@ namespace {
 
 constexpr size_t kFoldWidth = 76;      // preferred line length (RFC 5322 2.1.1 "SHOULD 78")
 constexpr size_t kHardWidth = 900;     // a word longer than this is split: lines stay < 998 octets
-
-std::string rfc5322Date(int64_t unixTime) {
-  std::time_t t = static_cast<std::time_t>(unixTime);
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d +0000", kDays[tm.tm_wday], tm.tm_mday,
-                kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return buf;
-}
 
 bool isAscii(std::string_view s) {
   for (char c : s) {

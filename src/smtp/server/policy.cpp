@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "mime/address.h"
+#include "util/date.h"
 #include "util/strings.h"
 
 namespace tern::smtp::server {
@@ -89,19 +90,6 @@ std::optional<std::string> subaddressBase(std::string_view localPart) {
   size_t plus = localPart.find('+');
   if (plus == std::string_view::npos || plus == 0 || plus + 1 == localPart.size()) return std::nullopt;
   return std::string(localPart.substr(0, plus));
-}
-
-std::string rfc5322Date(int64_t unixTime) {
-  std::time_t t = static_cast<std::time_t>(unixTime);
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%s, %d %s %04d %02d:%02d:%02d +0000", kDays[tm.tm_wday], tm.tm_mday,
-                kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return buf;
 }
 
 std::string protocolName(Service service, bool ehlo, bool tls, bool authenticated) {

@@ -71,8 +71,6 @@ struct TraceInfo {
 
 // "Return-Path: <...>\r\nReceived: ...\r\n", folded, every line ending in CRLF.
 std::string traceHeaders(const TraceInfo& info);
-// RFC 5322 date-time in UTC: "Thu, 26 Nov 2026 09:30:00 +0000".
-std::string rfc5322Date(int64_t unixTime);
 
 // Addresses (lower-cased domain, local part as written) of the message's From field(s). nullopt when
 // there is no From field, more than one, or one without a parseable address. Only the header block

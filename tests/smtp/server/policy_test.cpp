@@ -127,7 +127,7 @@ TEST(SmtpPolicyTest, TraceHeaders) {
             "\t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384)\r\n"
             "\t(authenticated as alice@example.test)\r\n"
             "\tfor <bob@example.org>\r\n"
-            "\t; Thu, 1 Jan 1970 00:00:00 +0000\r\n");
+            "\t; Thu, 01 Jan 1970 00:00:00 +0000\r\n");
   t.remoteIp = "2001:db8::1";
   EXPECT_NE(traceHeaders(t).find("Received: from client.example ([IPv6:2001:db8::1])\r\n"), std::string::npos);
   EXPECT_EQ(protocolName(Service::Inbound, true, false, false), "ESMTP");
