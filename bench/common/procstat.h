@@ -3,6 +3,7 @@
 #pragma once
 
 #include <dirent.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -174,6 +175,13 @@ class ProcMonitor {
   ProcSnapshot start_, end_;
   uint64_t peakRss_ = 0, peakPss_ = 0;
 };
+
+// CPU seconds (user + system) this process has used so far, all threads.
+inline double processCpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 inline std::vector<int> parsePids(const std::string& list) {
   std::vector<int> out;

@@ -341,6 +341,7 @@ int runLoad(Config& cfg) {
   for (int t = 0; t < cfg.threads; ++t) workers.push_back(std::make_unique<Worker>(cfg, samples, t));
   ProcMonitor mon(cfg.pids, std::chrono::milliseconds(500), true);
   mon.start();
+  double clientCpu0 = processCpuSeconds();
   auto start = Clock::now();
   auto end = start + std::chrono::milliseconds(int64_t(cfg.duration * 1000));
   for (int i = 0; i < cfg.clients; ++i) {
@@ -383,11 +384,16 @@ int runLoad(Config& cfg) {
     std::printf("server: %.2f CPU s (%.0f%% of one core), peak RSS %.1f MB, peak PSS %.1f MB, %d processes\n",
                 mon.cpuSeconds(), 100 * mon.cpuSeconds() / elapsed, mon.peakRss() / 1048576.0,
                 mon.peakPss() / 1048576.0, mon.endSnapshot().processes);
+  // The load tool shares the machine with the server: its own CPU shows how much of the two cores
+  // the measurement itself took.
+  double clientCpu = processCpuSeconds() - clientCpu0;
+  std::printf("load tool: %.2f CPU s (%.0f%% of one core)\n", clientCpu, 100 * clientCpu / elapsed);
   std::printf("RESULT profile=%s clients=%d cmds_per_s=%.1f cycles_per_s=%.2f errors=%" PRIu64
-              " p50_ms=%.2f p99_ms=%.2f cpu_s=%.2f peak_rss_mb=%.1f peak_pss_mb=%.1f cmds_per_cpu_s=%.1f\n",
+              " p50_ms=%.2f p99_ms=%.2f cpu_s=%.2f peak_rss_mb=%.1f peak_pss_mb=%.1f cmds_per_cpu_s=%.1f"
+              " client_cpu_s=%.2f\n",
               cfg.profile.c_str(), cfg.clients, cps, double(cycles) / elapsed, errors, lat.quantile(0.5) / 1000,
               lat.quantile(0.99) / 1000, mon.cpuSeconds(), mon.peakRss() / 1048576.0, mon.peakPss() / 1048576.0,
-              mon.cpuSeconds() > 0 ? double(commands) / mon.cpuSeconds() : 0.0);
+              mon.cpuSeconds() > 0 ? double(commands) / mon.cpuSeconds() : 0.0, clientCpu);
   return errors == 0 ? 0 : 3;
 }
 
