@@ -11,6 +11,7 @@
 
 #include "auth/authenticator.h"
 #include "imap/server/index_cache.h"
+#include "imap/server/structure_cache.h"
 #include "imap/protocol/reader.h"
 #include "store/blob_store.h"
 #include "store/change_hub.h"
@@ -40,6 +41,7 @@ struct ImapContext {
   std::atomic<uint64_t> nextSessionId{1};
   std::atomic<uint64_t> activeSessions{0};
   IndexCache indexCache;  // SELECT of large mailboxes (index_cache.h)
+  StructureCache structures;  // parsed messages for FETCH, SEARCH, SORT (structure_cache.h)
 };
 
 }  // namespace tern::imap::server

@@ -12,30 +12,42 @@ namespace tern::imap::server {
 std::string parseForStore(std::string_view bytes) { return mime::serializeMessage(mime::parseMessage(bytes)); }
 
 store::Result<std::vector<std::shared_ptr<const mime::ParsedMessage>>> loadStructures(
-    store::MailStore& mail, const store::BlobStore& blobs, store::AccountId account,
+    store::MailStore& mail, const store::BlobStore& blobs, StructureCache& cache, store::AccountId account,
     const std::vector<std::string>& blobIds) {
-  auto stored = mail.getStructures(account, blobIds);
+  std::vector<std::shared_ptr<const mime::ParsedMessage>> out = cache.getMany(blobIds);
+  std::vector<size_t> missing;
+  std::vector<std::string> missingIds;
+  for (size_t i = 0; i < blobIds.size(); ++i)
+    if (!out[i]) {
+      missing.push_back(i);
+      missingIds.push_back(blobIds[i]);
+    }
+  if (missing.empty()) return out;
+  auto stored = mail.getStructures(account, missingIds);
   if (!stored) return Unexpected<store::Error>{stored.error()};
-  std::vector<std::shared_ptr<const mime::ParsedMessage>> out(blobIds.size());
   std::vector<std::pair<std::string, std::string>> fresh;
   std::unordered_map<std::string, std::shared_ptr<const mime::ParsedMessage>> parsedHere;
-  for (size_t i = 0; i < blobIds.size(); ++i) {
-    if ((*stored)[i]) {
-      if (auto parsed = mime::deserializeMessage(*(*stored)[i])) {
-        out[i] = std::make_shared<const mime::ParsedMessage>(std::move(*parsed));
-        continue;
-      }
-    }
-    // Copies share a blob: parse each distinct one once.
+  for (size_t k = 0; k < missing.size(); ++k) {
+    const size_t i = missing[k];
+    // Copies share a blob: parse or deserialise each distinct one once.
     if (auto it = parsedHere.find(blobIds[i]); it != parsedHere.end()) {
       out[i] = it->second;
       continue;
+    }
+    if ((*stored)[k]) {
+      if (auto parsed = mime::deserializeMessage(*(*stored)[k])) {
+        out[i] = std::make_shared<const mime::ParsedMessage>(std::move(*parsed));
+        cache.put(blobIds[i], out[i], (*stored)[k]->size());
+        parsedHere.emplace(blobIds[i], out[i]);
+        continue;
+      }
     }
     auto blob = blobs.open(blobIds[i]);
     if (!blob) continue;
     auto parsed = mime::parseMessage((*blob)->bytes());
     fresh.emplace_back(blobIds[i], mime::serializeMessage(parsed));
     out[i] = std::make_shared<const mime::ParsedMessage>(std::move(parsed));
+    cache.put(blobIds[i], out[i], fresh.back().second.size());
     parsedHere.emplace(blobIds[i], out[i]);
   }
   // Storing is an optimisation: on failure the next request parses again. A corrupt row stays (the
@@ -45,7 +57,7 @@ store::Result<std::vector<std::shared_ptr<const mime::ParsedMessage>>> loadStruc
 }
 
 store::Result<MessageRows> loadMessageRows(store::MailStore& mail, const store::BlobStore& blobs,
-                                           store::AccountId account, store::MailboxId mailbox,
+                                           StructureCache& cache, store::AccountId account, store::MailboxId mailbox,
                                            const std::vector<store::Uid>& uids, bool withStructures) {
   MessageRows out;
   auto found = mail.getMessages(account, mailbox, uids);
@@ -67,7 +79,7 @@ store::Result<MessageRows> loadMessageRows(store::MailStore& mail, const store::
     }
   out.structures.resize(uids.size());
   if (ids.empty()) return out;
-  auto loaded = loadStructures(mail, blobs, account, ids);
+  auto loaded = loadStructures(mail, blobs, cache, account, ids);
   if (!loaded) return Unexpected<store::Error>{loaded.error()};
   for (size_t k = 0; k < at.size(); ++k) out.structures[at[k]] = std::move((*loaded)[k]);
   return out;

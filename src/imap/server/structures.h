@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "imap/server/structure_cache.h"
 #include "mime/message.h"
 #include "store/blob_store.h"
 #include "store/store.h"
@@ -17,9 +18,10 @@ namespace tern::imap::server {
 std::string parseForStore(std::string_view bytes);
 
 // One entry per blob id, in order; nullptr when the blob cannot be read (logged by the caller).
-// Missing structures are parsed from the blob and stored in one write.
+// Taken from `cache` where it has them, else from the store (and then cached); missing structures
+// are parsed from the blob and stored in one write. The ids must come from the account's own rows.
 store::Result<std::vector<std::shared_ptr<const mime::ParsedMessage>>> loadStructures(
-    store::MailStore& mail, const store::BlobStore& blobs, store::AccountId account,
+    store::MailStore& mail, const store::BlobStore& blobs, StructureCache& cache, store::AccountId account,
     const std::vector<std::string>& blobIds);
 
 // The store rows of the given UIDs (ascending), aligned with them: the session's view keeps only
@@ -31,7 +33,7 @@ struct MessageRows {
   std::vector<std::shared_ptr<const mime::ParsedMessage>> structures;
 };
 store::Result<MessageRows> loadMessageRows(store::MailStore& mail, const store::BlobStore& blobs,
-                                           store::AccountId account, store::MailboxId mailbox,
+                                           StructureCache& cache, store::AccountId account, store::MailboxId mailbox,
                                            const std::vector<store::Uid>& uids, bool withStructures);
 
 }  // namespace tern::imap::server

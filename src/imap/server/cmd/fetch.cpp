@@ -299,7 +299,8 @@ asio::awaitable<void> Session::cmdFetch(const std::string& tag, const Fetch& c) 
       const auto account = account_->id;
       const auto mailbox = view_->id();
       // At most kChunk indexed rows and stored structures: on the worker, like the blob reads below.
-      auto loaded = loadMessageRows(ctx_->mail, ctx_->blobs, account, mailbox, uids, wantsStructure);
+      auto loaded =
+          loadMessageRows(ctx_->mail, ctx_->blobs, ctx_->structures, account, mailbox, uids, wantsStructure);
       if (!loaded) {
         noStore(tag, loaded.error(), "FETCH");
         co_return;

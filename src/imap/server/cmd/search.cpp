@@ -246,7 +246,8 @@ asio::awaitable<std::optional<std::vector<uint32_t>>> Session::searchMatches(con
     std::vector<store::Uid> uids;
     for (uint32_t msn = start; msn <= end; ++msn) uids.push_back(view_->uidAt(msn));
     auto r = co_await blocking([&]() -> store::Result<std::vector<uint32_t>> {
-      auto loaded = loadMessageRows(ctx_->mail, ctx_->blobs, account, mailbox, uids, needStructure);
+      auto loaded =
+          loadMessageRows(ctx_->mail, ctx_->blobs, ctx_->structures, account, mailbox, uids, needStructure);
       if (!loaded) return Unexpected<store::Error>{loaded.error()};
       std::vector<uint32_t> out;
       for (uint32_t msn = start; msn <= end; ++msn) {

@@ -28,8 +28,9 @@ asio::awaitable<std::optional<std::vector<SortItem>>> Session::sortItems(
   for (uint32_t msn : msns) uids.push_back(view_->uidAt(msn));
   const auto account = account_->id;
   const auto mailbox = view_->id();
-  auto loaded =
-      co_await blocking([&] { return loadMessageRows(ctx_->mail, ctx_->blobs, account, mailbox, uids, true); });
+  auto loaded = co_await blocking([&] {
+    return loadMessageRows(ctx_->mail, ctx_->blobs, ctx_->structures, account, mailbox, uids, true);
+  });
   if (!loaded) {
     noStore(tag, loaded.error(), "SORT");
     co_return std::nullopt;

@@ -1,0 +1,155 @@
+// StructureCache: aligned lookups, least-recently-used eviction within the byte budget, oversized
+// entries refused; loadStructures against a real SqliteStore serves repeated lookups from the cache
+// (the store row is not read again) and parses and caches messages stored without a structure.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+
+#include "imap/server/structures.h"
+#include "mime/serialize.h"
+#include "store/sqlite/sqlite_store.h"
+
+using namespace tern;
+using tern::imap::server::StructureCache;
+
+namespace {
+
+std::shared_ptr<const mime::ParsedMessage> parsed(const std::string& subject) {
+  return std::make_shared<const mime::ParsedMessage>(
+      mime::parseMessage("Subject: " + subject + "\r\n\r\nbody\r\n"));
+}
+
+TEST(StructureCache, LookupsAreAlignedWithTheIds) {
+  StructureCache cache(1 << 20);
+  auto a = parsed("a");
+  cache.put("id-a", a, 100);
+  auto got = cache.getMany({"id-x", "id-a", "id-y", "id-a"});
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[0], nullptr);
+  EXPECT_EQ(got[1], a);
+  EXPECT_EQ(got[2], nullptr);
+  EXPECT_EQ(got[3], a);
+  EXPECT_EQ(cache.hits(), 2u);
+  EXPECT_EQ(cache.entries(), 1u);
+}
+
+TEST(StructureCache, EvictsTheLeastRecentlyUsedWithinTheBudget) {
+  StructureCache cache(4000);
+  cache.put("one", parsed("1"), 800);
+  cache.put("two", parsed("2"), 800);
+  cache.put("three", parsed("3"), 800);
+  cache.put("four", parsed("4"), 800);
+  EXPECT_EQ(cache.entries(), 4u);
+  EXPECT_NE(cache.getMany({"one"})[0], nullptr);  // "two" is now the least recently used
+  cache.put("five", parsed("5"), 800);            // 5 x (800 + overhead) > 4000
+  auto got = cache.getMany({"one", "two", "three", "four", "five"});
+  EXPECT_NE(got[0], nullptr);
+  EXPECT_EQ(got[1], nullptr);
+  EXPECT_NE(got[2], nullptr);
+  EXPECT_NE(got[3], nullptr);
+  EXPECT_NE(got[4], nullptr);
+  EXPECT_EQ(cache.entries(), 4u);
+  EXPECT_LE(cache.bytes(), 4000u);
+}
+
+TEST(StructureCache, RefusesAnEntryAboveAQuarterOfTheBudget) {
+  StructureCache cache(4000);
+  cache.put("small", parsed("s"), 100);
+  cache.put("huge", parsed("h"), 2000);
+  auto got = cache.getMany({"small", "huge"});
+  EXPECT_NE(got[0], nullptr);
+  EXPECT_EQ(got[1], nullptr);
+}
+
+TEST(StructureCache, KeepsTheFirstEntryOfAnId) {
+  StructureCache cache(1 << 20);
+  auto first = parsed("first");
+  cache.put("same", first, 100);
+  cache.put("same", parsed("second"), 100);
+  EXPECT_EQ(cache.getMany({"same"})[0], first);
+  EXPECT_EQ(cache.entries(), 1u);
+}
+
+class LoadStructuresTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/tern-structure-cache-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    store::SqliteOptions o;
+    o.synchronousFull = false;
+    o.externalPollInterval = std::chrono::milliseconds(0);
+    auto s = store::SqliteStore::open(dir_ + "/data", o);
+    ASSERT_TRUE(s.ok()) << s.error().detail;
+    store_ = std::move(*s);
+    blobs_ = std::make_unique<store::BlobStore>(dir_ + "/blobs");
+    ASSERT_TRUE(store_->addDomain("example.com").ok());
+    alice_ = *store_->addAccount("alice@example.com", store::Credentials{});
+    inbox_ = store_->findMailbox(alice_, "INBOX")->id;
+  }
+  void TearDown() override {
+    store_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  // Appends a message; with `withStructure` its parse is stored with it, as APPEND and delivery do.
+  std::string append(const std::string& bytes, bool withStructure) {
+    auto id = blobs_->put(bytes);
+    EXPECT_TRUE(id.ok());
+    store::NewMessage m;
+    m.blobId = *id;
+    m.size = bytes.size();
+    if (withStructure) m.structure = mime::serializeMessage(mime::parseMessage(bytes));
+    EXPECT_TRUE(store_->append(alice_, inbox_, {m}).ok());
+    return *id;
+  }
+
+  std::string dir_;
+  std::unique_ptr<store::SqliteStore> store_;
+  std::unique_ptr<store::BlobStore> blobs_;
+  store::AccountId alice_ = 0;
+  store::MailboxId inbox_ = 0;
+};
+
+TEST_F(LoadStructuresTest, RepeatedLookupsComeFromTheCache) {
+  const std::string bytes = "Subject: hello\r\nFrom: a@example.com\r\n\r\nhi\r\n";
+  std::string id = append(bytes, true);
+  StructureCache cache;
+  auto first = imap::server::loadStructures(*store_, *blobs_, cache, alice_, {id});
+  ASSERT_TRUE(first.ok());
+  ASSERT_NE((*first)[0], nullptr);
+  EXPECT_EQ(*(*first)[0], mime::parseMessage(bytes));
+  EXPECT_EQ(cache.hits(), 0u);
+  auto second = imap::server::loadStructures(*store_, *blobs_, cache, alice_, {id, id});
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ((*second)[0], (*first)[0]);  // the very object: not read from the store again
+  EXPECT_EQ((*second)[1], (*first)[0]);
+  EXPECT_EQ(cache.hits(), 2u);
+}
+
+TEST_F(LoadStructuresTest, MessagesWithoutAStoredStructureAreParsedOnceAndCached) {
+  const std::string bytes = "Subject: old\r\nContent-Type: text/plain\r\n\r\nstored before structures\r\n";
+  std::string id = append(bytes, false);
+  StructureCache cache;
+  auto got = imap::server::loadStructures(*store_, *blobs_, cache, alice_, {id});
+  ASSERT_TRUE(got.ok());
+  ASSERT_NE((*got)[0], nullptr);
+  EXPECT_EQ((*got)[0]->envelope.subject, std::optional<std::string>("old"));
+  EXPECT_EQ(cache.entries(), 1u);
+  // And stored: a fresh cache finds it in the store.
+  auto row = store_->getStructures(alice_, {id});
+  ASSERT_TRUE(row.ok());
+  ASSERT_TRUE((*row)[0].has_value());
+  EXPECT_EQ(*mime::deserializeMessage(*(*row)[0]), mime::parseMessage(bytes));
+}
+
+TEST_F(LoadStructuresTest, UnreadableBlobsGiveNullAndAreNotCached) {
+  StructureCache cache;
+  auto got = imap::server::loadStructures(*store_, *blobs_, cache, alice_, {std::string(64, 'f')});
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ((*got)[0], nullptr);
+  EXPECT_EQ(cache.entries(), 0u);
+}
+
+}  // namespace
