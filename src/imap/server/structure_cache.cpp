@@ -3,9 +3,64 @@
 namespace tern::imap::server {
 
 namespace {
-// Per entry beyond the structure itself: the list node, the id, the map slot.
+
+// malloc's bookkeeping per allocation, roughly.
+constexpr size_t kMallocOverhead = 16;
+
+size_t heap(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 + kMallocOverhead : 0; }
+size_t heap(const std::optional<std::string>& s) { return s ? heap(*s) : 0; }
+template <class T>
+size_t vectorHeap(const std::vector<T>& v) {
+  return v.capacity() ? v.capacity() * sizeof(T) + kMallocOverhead : 0;
+}
+
+size_t heap(const std::vector<std::string>& v) {
+  size_t n = vectorHeap(v);
+  for (const auto& s : v) n += heap(s);
+  return n;
+}
+
+size_t heap(const mime::Params& ps) {
+  size_t n = vectorHeap(ps);
+  for (const auto& p : ps) n += heap(p.name) + heap(p.value) + heap(p.language);
+  return n;
+}
+
+size_t heap(const std::vector<mime::Address>& as) {
+  size_t n = vectorHeap(as);
+  for (const auto& a : as) n += heap(a.name) + heap(a.route) + heap(a.mailbox) + heap(a.host);
+  return n;
+}
+
+size_t heap(const mime::Envelope& e) {
+  return heap(e.date) + heap(e.subject) + heap(e.inReplyTo) + heap(e.messageId) + heap(e.from) + heap(e.sender) +
+         heap(e.replyTo) + heap(e.to) + heap(e.cc) + heap(e.bcc);
+}
+
+// Depth is bounded by the parser's limit (mime::Limits::maxDepth).
+size_t heap(const mime::Part& p) {
+  size_t n = heap(p.type) + heap(p.subtype) + heap(p.params) + heap(p.id) + heap(p.description) + heap(p.md5) +
+             heap(p.location) + heap(p.encoding) + heap(p.disposition) + heap(p.dispositionParams) +
+             heap(p.language) + vectorHeap(p.children);
+  if (p.envelope) n += heap(*p.envelope);
+  for (const auto& c : p.children) n += heap(c);
+  return n;
+}
+
+size_t heap(const mime::SortFields& f) {
+  return heap(f.subject) + heap(f.baseSubject) + heap(f.fromMailbox) + heap(f.fromDisplay) + heap(f.toMailbox) +
+         heap(f.toDisplay) + heap(f.ccMailbox) + heap(f.messageId) + heap(f.inReplyTo) + heap(f.references);
+}
+
+// Per entry beyond the structure: the list node with its id, the map slot, the shared_ptr control block.
 constexpr size_t kEntryOverhead = 160;
+
 }  // namespace
+
+size_t StructureCache::costOf(const std::string& blobId, const mime::ParsedMessage& parsed) {
+  return kEntryOverhead + heap(blobId) + sizeof(mime::ParsedMessage) + kMallocOverhead + heap(parsed.root) +
+         heap(parsed.envelope) + heap(parsed.sort);
+}
 
 std::vector<std::shared_ptr<const mime::ParsedMessage>> StructureCache::getMany(
     const std::vector<std::string>& blobIds) {
@@ -21,10 +76,10 @@ std::vector<std::shared_ptr<const mime::ParsedMessage>> StructureCache::getMany(
   return out;
 }
 
-void StructureCache::put(const std::string& blobId, std::shared_ptr<const mime::ParsedMessage> parsed,
-                         size_t cost) {
-  cost += kEntryOverhead + blobId.size();
-  if (!parsed || cost > maxBytes_ / 4) return;
+void StructureCache::put(const std::string& blobId, std::shared_ptr<const mime::ParsedMessage> parsed) {
+  if (!parsed) return;
+  const size_t cost = costOf(blobId, *parsed);
+  if (cost > maxBytes_ / 4) return;
   std::lock_guard lock(mu_);
   if (byId_.count(blobId)) return;  // the same content: the entry there is as good
   lru_.push_front(Entry{blobId, std::move(parsed), cost});

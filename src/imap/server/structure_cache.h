@@ -4,7 +4,7 @@
 //
 // Never stale: a blob id names immutable content (its hash), so the structure of an id never changes.
 // Not an access path: callers look ids up only from message rows of the account they serve. Entries
-// are charged their serialised size (a fair proxy for the parsed form); least recently used go first.
+// are charged the heap memory they hold; least recently used go first.
 // Thread-safe; no untrusted input beyond what was already parsed.
 #pragma once
 
@@ -27,9 +27,12 @@ class StructureCache {
   // One entry per id, aligned; nullptr where the id is not cached.
   std::vector<std::shared_ptr<const mime::ParsedMessage>> getMany(const std::vector<std::string>& blobIds);
 
-  // Keeps `parsed` under `blobId`, charged `cost` bytes; entries above a quarter of the budget are not
-  // kept (one huge message must not flush everything else).
-  void put(const std::string& blobId, std::shared_ptr<const mime::ParsedMessage> parsed, size_t cost);
+  // Keeps `parsed` under `blobId`, charged costOf(); entries above a quarter of the budget are not kept
+  // (one huge message must not flush everything else).
+  void put(const std::string& blobId, std::shared_ptr<const mime::ParsedMessage> parsed);
+
+  // The heap bytes an entry holds: the parsed tree with its strings and vectors, the id, the bookkeeping.
+  static size_t costOf(const std::string& blobId, const mime::ParsedMessage& parsed);
 
   size_t bytes() const;
   size_t entries() const;

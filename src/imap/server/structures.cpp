@@ -37,7 +37,7 @@ store::Result<std::vector<std::shared_ptr<const mime::ParsedMessage>>> loadStruc
     if ((*stored)[k]) {
       if (auto parsed = mime::deserializeMessage(*(*stored)[k])) {
         out[i] = std::make_shared<const mime::ParsedMessage>(std::move(*parsed));
-        cache.put(blobIds[i], out[i], (*stored)[k]->size());
+        cache.put(blobIds[i], out[i]);
         parsedHere.emplace(blobIds[i], out[i]);
         continue;
       }
@@ -47,7 +47,7 @@ store::Result<std::vector<std::shared_ptr<const mime::ParsedMessage>>> loadStruc
     auto parsed = mime::parseMessage((*blob)->bytes());
     fresh.emplace_back(blobIds[i], mime::serializeMessage(parsed));
     out[i] = std::make_shared<const mime::ParsedMessage>(std::move(parsed));
-    cache.put(blobIds[i], out[i], fresh.back().second.size());
+    cache.put(blobIds[i], out[i]);
     parsedHere.emplace(blobIds[i], out[i]);
   }
   // Storing is an optimisation: on failure the next request parses again. A corrupt row stays (the

@@ -23,7 +23,7 @@ std::shared_ptr<const mime::ParsedMessage> parsed(const std::string& subject) {
 TEST(StructureCache, LookupsAreAlignedWithTheIds) {
   StructureCache cache(1 << 20);
   auto a = parsed("a");
-  cache.put("id-a", a, 100);
+  cache.put("id-a", a);
   auto got = cache.getMany({"id-x", "id-a", "id-y", "id-a"});
   ASSERT_EQ(got.size(), 4u);
   EXPECT_EQ(got[0], nullptr);
@@ -35,14 +35,15 @@ TEST(StructureCache, LookupsAreAlignedWithTheIds) {
 }
 
 TEST(StructureCache, EvictsTheLeastRecentlyUsedWithinTheBudget) {
-  StructureCache cache(4000);
-  cache.put("one", parsed("1"), 800);
-  cache.put("two", parsed("2"), 800);
-  cache.put("three", parsed("3"), 800);
-  cache.put("four", parsed("4"), 800);
+  const size_t one = StructureCache::costOf("one", *parsed("1"));
+  StructureCache cache(4 * one + one / 2);  // room for four entries, not five
+  cache.put("one", parsed("1"));
+  cache.put("two", parsed("2"));
+  cache.put("three", parsed("3"));
+  cache.put("four", parsed("4"));
   EXPECT_EQ(cache.entries(), 4u);
   EXPECT_NE(cache.getMany({"one"})[0], nullptr);  // "two" is now the least recently used
-  cache.put("five", parsed("5"), 800);            // 5 x (800 + overhead) > 4000
+  cache.put("five", parsed("5"));
   auto got = cache.getMany({"one", "two", "three", "four", "five"});
   EXPECT_NE(got[0], nullptr);
   EXPECT_EQ(got[1], nullptr);
@@ -50,13 +51,19 @@ TEST(StructureCache, EvictsTheLeastRecentlyUsedWithinTheBudget) {
   EXPECT_NE(got[3], nullptr);
   EXPECT_NE(got[4], nullptr);
   EXPECT_EQ(cache.entries(), 4u);
-  EXPECT_LE(cache.bytes(), 4000u);
+  EXPECT_LE(cache.bytes(), 4 * one + one / 2);
+}
+
+TEST(StructureCache, ChargesTheHeapMemoryOfTheParse) {
+  auto small = parsed("s");
+  auto big = parsed(std::string(20000, 'x'));  // the subject is kept in the envelope and the sort fields
+  EXPECT_GT(StructureCache::costOf("id", *big), StructureCache::costOf("id", *small) + 40000);
 }
 
 TEST(StructureCache, RefusesAnEntryAboveAQuarterOfTheBudget) {
-  StructureCache cache(4000);
-  cache.put("small", parsed("s"), 100);
-  cache.put("huge", parsed("h"), 2000);
+  StructureCache cache(40000);
+  cache.put("small", parsed("s"));
+  cache.put("huge", parsed(std::string(20000, 'x')));
   auto got = cache.getMany({"small", "huge"});
   EXPECT_NE(got[0], nullptr);
   EXPECT_EQ(got[1], nullptr);
@@ -65,8 +72,8 @@ TEST(StructureCache, RefusesAnEntryAboveAQuarterOfTheBudget) {
 TEST(StructureCache, KeepsTheFirstEntryOfAnId) {
   StructureCache cache(1 << 20);
   auto first = parsed("first");
-  cache.put("same", first, 100);
-  cache.put("same", parsed("second"), 100);
+  cache.put("same", first);
+  cache.put("same", parsed("second"));
   EXPECT_EQ(cache.getMany({"same"})[0], first);
   EXPECT_EQ(cache.entries(), 1u);
 }
