@@ -149,7 +149,7 @@ class Session : public std::enable_shared_from_this<Session> {
                                                                        const SearchKey& key);
   asio::awaitable<std::optional<std::vector<SortItem>>> sortItems(
       const std::string& tag, const std::vector<uint32_t>& msns, bool uid,
-      std::vector<std::shared_ptr<const mime::ParsedMessage>>& keep);
+      std::vector<StructurePtr>& keep);
   asio::awaitable<void> cmdSort(const std::string& tag, const Sort& c);
   asio::awaitable<void> cmdThread(const std::string& tag, const Thread& c);
   asio::awaitable<void> idlePusher();

@@ -1,5 +1,7 @@
 #include "imap/server/structure_cache.h"
 
+#include "imap/protocol/message_structure.h"
+
 namespace tern::imap::server {
 
 namespace {
@@ -57,32 +59,48 @@ constexpr size_t kEntryOverhead = 160;
 
 }  // namespace
 
-size_t StructureCache::costOf(const std::string& blobId, const mime::ParsedMessage& parsed) {
-  return kEntryOverhead + heap(blobId) + sizeof(mime::ParsedMessage) + kMallocOverhead + heap(parsed.root) +
-         heap(parsed.envelope) + heap(parsed.sort);
+const std::string& CachedStructure::rendered(int variant, bool utf8) const {
+  const int i = variant * 2 + (utf8 ? 1 : 0);
+  std::call_once(once_[i], [&] {
+    if (variant == 0)
+      rendered_[i] = formatEnvelope(parsed_.envelope, utf8);
+    else
+      rendered_[i] = formatBodyStructure(parsed_, variant == 2, utf8);
+  });
+  return rendered_[i];
 }
 
-std::vector<std::shared_ptr<const mime::ParsedMessage>> StructureCache::getMany(
-    const std::vector<std::string>& blobIds) {
-  std::vector<std::shared_ptr<const mime::ParsedMessage>> out(blobIds.size());
+const std::string& CachedStructure::envelope(bool utf8) const { return rendered(0, utf8); }
+
+const std::string& CachedStructure::bodyStructure(bool extensible, bool utf8) const {
+  return rendered(extensible ? 2 : 1, utf8);
+}
+
+size_t StructureCache::costOf(const std::string& blobId, const mime::ParsedMessage& parsed) {
+  const size_t tree = heap(parsed.root) + heap(parsed.envelope) + heap(parsed.sort);
+  return kEntryOverhead + heap(blobId) + sizeof(CachedStructure) + kMallocOverhead + 2 * tree;
+}
+
+std::vector<StructurePtr> StructureCache::getMany(const std::vector<std::string>& blobIds) {
+  std::vector<StructurePtr> out(blobIds.size());
   std::lock_guard lock(mu_);
   for (size_t i = 0; i < blobIds.size(); ++i) {
     auto it = byId_.find(blobIds[i]);
     if (it == byId_.end()) continue;
     lru_.splice(lru_.begin(), lru_, it->second);
-    out[i] = it->second->parsed;
+    out[i] = it->second->structure;
     ++hits_;
   }
   return out;
 }
 
-void StructureCache::put(const std::string& blobId, std::shared_ptr<const mime::ParsedMessage> parsed) {
-  if (!parsed) return;
-  const size_t cost = costOf(blobId, *parsed);
+void StructureCache::put(const std::string& blobId, StructurePtr structure) {
+  if (!structure) return;
+  const size_t cost = costOf(blobId, structure->parsed());
   if (cost > maxBytes_ / 4) return;
   std::lock_guard lock(mu_);
   if (byId_.count(blobId)) return;  // the same content: the entry there is as good
-  lru_.push_front(Entry{blobId, std::move(parsed), cost});
+  lru_.push_front(Entry{blobId, std::move(structure), cost});
   byId_.emplace(lru_.front().blobId, lru_.begin());
   bytes_ += cost;
   while (bytes_ > maxBytes_ && !lru_.empty()) {

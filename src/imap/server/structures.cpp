@@ -11,10 +11,10 @@ namespace tern::imap::server {
 
 std::string parseForStore(std::string_view bytes) { return mime::serializeMessage(mime::parseMessage(bytes)); }
 
-store::Result<std::vector<std::shared_ptr<const mime::ParsedMessage>>> loadStructures(
+store::Result<std::vector<StructurePtr>> loadStructures(
     store::MailStore& mail, const store::BlobStore& blobs, StructureCache& cache, store::AccountId account,
     const std::vector<std::string>& blobIds) {
-  std::vector<std::shared_ptr<const mime::ParsedMessage>> out = cache.getMany(blobIds);
+  std::vector<StructurePtr> out = cache.getMany(blobIds);
   std::vector<size_t> missing;
   std::vector<std::string> missingIds;
   for (size_t i = 0; i < blobIds.size(); ++i)
@@ -26,7 +26,7 @@ store::Result<std::vector<std::shared_ptr<const mime::ParsedMessage>>> loadStruc
   auto stored = mail.getStructures(account, missingIds);
   if (!stored) return Unexpected<store::Error>{stored.error()};
   std::vector<std::pair<std::string, std::string>> fresh;
-  std::unordered_map<std::string, std::shared_ptr<const mime::ParsedMessage>> parsedHere;
+  std::unordered_map<std::string, StructurePtr> parsedHere;
   for (size_t k = 0; k < missing.size(); ++k) {
     const size_t i = missing[k];
     // Copies share a blob: parse or deserialise each distinct one once.
@@ -36,7 +36,7 @@ store::Result<std::vector<std::shared_ptr<const mime::ParsedMessage>>> loadStruc
     }
     if ((*stored)[k]) {
       if (auto parsed = mime::deserializeMessage(*(*stored)[k])) {
-        out[i] = std::make_shared<const mime::ParsedMessage>(std::move(*parsed));
+        out[i] = std::make_shared<const CachedStructure>(std::move(*parsed));
         cache.put(blobIds[i], out[i]);
         parsedHere.emplace(blobIds[i], out[i]);
         continue;
@@ -46,7 +46,7 @@ store::Result<std::vector<std::shared_ptr<const mime::ParsedMessage>>> loadStruc
     if (!blob) continue;
     auto parsed = mime::parseMessage((*blob)->bytes());
     fresh.emplace_back(blobIds[i], mime::serializeMessage(parsed));
-    out[i] = std::make_shared<const mime::ParsedMessage>(std::move(parsed));
+    out[i] = std::make_shared<const CachedStructure>(std::move(parsed));
     cache.put(blobIds[i], out[i]);
     parsedHere.emplace(blobIds[i], out[i]);
   }

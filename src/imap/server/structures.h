@@ -20,7 +20,7 @@ std::string parseForStore(std::string_view bytes);
 // One entry per blob id, in order; nullptr when the blob cannot be read (logged by the caller).
 // Taken from `cache` where it has them, else from the store (and then cached); missing structures
 // are parsed from the blob and stored in one write. The ids must come from the account's own rows.
-store::Result<std::vector<std::shared_ptr<const mime::ParsedMessage>>> loadStructures(
+store::Result<std::vector<StructurePtr>> loadStructures(
     store::MailStore& mail, const store::BlobStore& blobs, StructureCache& cache, store::AccountId account,
     const std::vector<std::string>& blobIds);
 
@@ -30,7 +30,7 @@ store::Result<std::vector<std::shared_ptr<const mime::ParsedMessage>>> loadStruc
 // (nullptr for a gone or unreadable one). Runs on the blocking pool.
 struct MessageRows {
   std::vector<store::MessageMeta> rows;
-  std::vector<std::shared_ptr<const mime::ParsedMessage>> structures;
+  std::vector<StructurePtr> structures;
 };
 store::Result<MessageRows> loadMessageRows(store::MailStore& mail, const store::BlobStore& blobs,
                                            StructureCache& cache, store::AccountId account, store::MailboxId mailbox,

@@ -1,11 +1,13 @@
 // StructureCache: aligned lookups, least-recently-used eviction within the byte budget, oversized
-// entries refused; loadStructures against a real SqliteStore serves repeated lookups from the cache
+// entries refused; CachedStructure renders exactly as the formatters do, once, under concurrent use; loadStructures against a real SqliteStore serves repeated lookups from the cache
 // (the store row is not read again) and parses and caches messages stored without a structure.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <filesystem>
+#include <thread>
 
+#include "imap/protocol/message_structure.h"
 #include "imap/server/structures.h"
 #include "mime/serialize.h"
 #include "store/sqlite/sqlite_store.h"
@@ -15,9 +17,11 @@ using tern::imap::server::StructureCache;
 
 namespace {
 
-std::shared_ptr<const mime::ParsedMessage> parsed(const std::string& subject) {
-  return std::make_shared<const mime::ParsedMessage>(
-      mime::parseMessage("Subject: " + subject + "\r\n\r\nbody\r\n"));
+using tern::imap::server::CachedStructure;
+using tern::imap::server::StructurePtr;
+
+StructurePtr parsed(const std::string& subject) {
+  return std::make_shared<const CachedStructure>(mime::parseMessage("Subject: " + subject + "\r\n\r\nbody\r\n"));
 }
 
 TEST(StructureCache, LookupsAreAlignedWithTheIds) {
@@ -35,7 +39,7 @@ TEST(StructureCache, LookupsAreAlignedWithTheIds) {
 }
 
 TEST(StructureCache, EvictsTheLeastRecentlyUsedWithinTheBudget) {
-  const size_t one = StructureCache::costOf("one", *parsed("1"));
+  const size_t one = StructureCache::costOf("one", parsed("1")->parsed());
   StructureCache cache(4 * one + one / 2);  // room for four entries, not five
   cache.put("one", parsed("1"));
   cache.put("two", parsed("2"));
@@ -57,7 +61,7 @@ TEST(StructureCache, EvictsTheLeastRecentlyUsedWithinTheBudget) {
 TEST(StructureCache, ChargesTheHeapMemoryOfTheParse) {
   auto small = parsed("s");
   auto big = parsed(std::string(20000, 'x'));  // the subject is kept in the envelope and the sort fields
-  EXPECT_GT(StructureCache::costOf("id", *big), StructureCache::costOf("id", *small) + 40000);
+  EXPECT_GT(StructureCache::costOf("id", big->parsed()), StructureCache::costOf("id", small->parsed()) + 40000);
 }
 
 TEST(StructureCache, RefusesAnEntryAboveAQuarterOfTheBudget) {
@@ -76,6 +80,34 @@ TEST(StructureCache, KeepsTheFirstEntryOfAnId) {
   cache.put("same", parsed("second"));
   EXPECT_EQ(cache.getMany({"same"})[0], first);
   EXPECT_EQ(cache.entries(), 1u);
+}
+
+TEST(CachedStructure, RendersAsTheFormattersDoOnceForAllThreads) {
+  const std::string bytes =
+      "From: =?utf-8?q?J=C3=B6rg?= <j@example.com>\r\nSubject: Gr\xc3\xbc\xc3\x9f" "e\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+      "hi\r\n--b\r\nContent-Type: application/pdf; name=\"a.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+      "AAAA\r\n--b--\r\n";
+  const mime::ParsedMessage p = mime::parseMessage(bytes);
+  CachedStructure cached(p);
+  for (bool utf8 : {false, true}) {
+    EXPECT_EQ(cached.envelope(utf8), imap::formatEnvelope(p.envelope, utf8));
+    EXPECT_EQ(cached.bodyStructure(false, utf8), imap::formatBodyStructure(p, false, utf8));
+    EXPECT_EQ(cached.bodyStructure(true, utf8), imap::formatBodyStructure(p, true, utf8));
+  }
+  EXPECT_NE(cached.envelope(false), cached.envelope(true));  // the 8-bit subject: a literal vs quoted
+  EXPECT_EQ(&cached.envelope(true), &cached.envelope(true));  // made once, then the same string
+
+  CachedStructure shared(p);
+  std::vector<const std::string*> seen(8);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < seen.size(); ++t)
+    threads.emplace_back([&, t] { seen[t] = &shared.bodyStructure(true, t % 2 == 0); });
+  for (auto& t : threads) t.join();
+  for (size_t t = 0; t < seen.size(); ++t) {
+    EXPECT_EQ(seen[t], &shared.bodyStructure(true, t % 2 == 0));
+    EXPECT_EQ(*seen[t], imap::formatBodyStructure(p, true, t % 2 == 0));
+  }
 }
 
 class LoadStructuresTest : public ::testing::Test {
@@ -126,7 +158,7 @@ TEST_F(LoadStructuresTest, RepeatedLookupsComeFromTheCache) {
   auto first = imap::server::loadStructures(*store_, *blobs_, cache, alice_, {id});
   ASSERT_TRUE(first.ok());
   ASSERT_NE((*first)[0], nullptr);
-  EXPECT_EQ(*(*first)[0], mime::parseMessage(bytes));
+  EXPECT_EQ((*first)[0]->parsed(), mime::parseMessage(bytes));
   EXPECT_EQ(cache.hits(), 0u);
   auto second = imap::server::loadStructures(*store_, *blobs_, cache, alice_, {id, id});
   ASSERT_TRUE(second.ok());
@@ -142,7 +174,7 @@ TEST_F(LoadStructuresTest, MessagesWithoutAStoredStructureAreParsedOnceAndCached
   auto got = imap::server::loadStructures(*store_, *blobs_, cache, alice_, {id});
   ASSERT_TRUE(got.ok());
   ASSERT_NE((*got)[0], nullptr);
-  EXPECT_EQ((*got)[0]->envelope.subject, std::optional<std::string>("old"));
+  EXPECT_EQ((*got)[0]->parsed().envelope.subject, std::optional<std::string>("old"));
   EXPECT_EQ(cache.entries(), 1u);
   // And stored: a fresh cache finds it in the store.
   auto row = store_->getStructures(alice_, {id});

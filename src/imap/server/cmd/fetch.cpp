@@ -164,7 +164,8 @@ BinaryStatus binarySection(std::string_view whole, const mime::ParsedMessage& pa
 // Appends the requested items of one message to its FETCH line; false for an unknown transfer
 // encoding in BINARY (RFC 3516 4.3). A plain function, so the coroutine frame stays small.
 bool appendItems(std::string& line, bool& first, const Fetch& c, const ViewMessage& m, const store::MessageMeta* row,
-                 const store::Blob* blob, const mime::ParsedMessage* parsed, bool utf8, bool showRecent) {
+                 const store::Blob* blob, const CachedStructure* structure, bool utf8, bool showRecent) {
+  const mime::ParsedMessage* parsed = structure ? &structure->parsed() : nullptr;
   auto item = [&](std::string_view name) {
     if (!first) line += ' ';
     first = false;
@@ -191,9 +192,18 @@ bool appendItems(std::string& line, bool& first, const Fetch& c, const ViewMessa
         item("RFC822.TEXT ");
         appendLiteral(line, mime::splitHeader(blob->bytes()).body);
         break;
-      case K::Envelope: item("ENVELOPE " + formatEnvelope(parsed->envelope, utf8)); break;
-      case K::Body: item("BODY " + formatBodyStructure(*parsed, false, utf8)); break;
-      case K::BodyStructure: item("BODYSTRUCTURE " + formatBodyStructure(*parsed, true, utf8)); break;
+      case K::Envelope:
+        item("ENVELOPE ");
+        line += structure->envelope(utf8);
+        break;
+      case K::Body:
+        item("BODY ");
+        line += structure->bodyStructure(false, utf8);
+        break;
+      case K::BodyStructure:
+        item("BODYSTRUCTURE ");
+        line += structure->bodyStructure(true, utf8);
+        break;
       case K::BodySection: {
         std::string name = sectionName("BODY", a.section);
         if (a.partial) name += "<" + std::to_string(a.partial->offset) + ">";
@@ -314,7 +324,7 @@ asio::awaitable<void> Session::cmdFetch(const std::string& tag, const Fetch& c) 
       expunged = true;
       continue;
     }
-    const mime::ParsedMessage* parsed = wantsStructure ? chunk.structures[i % kChunk].get() : nullptr;
+    const CachedStructure* parsed = wantsStructure ? chunk.structures[i % kChunk].get() : nullptr;
     std::shared_ptr<const store::Blob> blob;
     if (wantsBlob || (wantsStructure && !parsed)) {
       auto b = ctx_->blobs.open(row->blobId);

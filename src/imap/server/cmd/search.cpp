@@ -254,7 +254,7 @@ asio::awaitable<std::optional<std::vector<uint32_t>>> Session::searchMatches(con
         const store::MessageMeta& row = loaded->rows[msn - start];
         if (view_->at(msn).expungePending || row.uid == 0) continue;
         MessageContent mc;
-        if (needStructure) mc.parsed = loaded->structures[msn - start].get();
+        if (needStructure && loaded->structures[msn - start]) mc.parsed = &loaded->structures[msn - start]->parsed();
         if (needBlob && mc.parsed) {
           if (auto b = ctx_->blobs.open(row.blobId)) mc.blob = *b;
         }

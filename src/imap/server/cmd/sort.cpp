@@ -21,7 +21,7 @@ bool hasOption(const std::vector<std::string>& opts, std::string_view o) {
 // Loads the structures of the given MSNs and builds sort items (numbers are UIDs when `uid`).
 asio::awaitable<std::optional<std::vector<SortItem>>> Session::sortItems(
     const std::string& tag, const std::vector<uint32_t>& msns, bool uid,
-    std::vector<std::shared_ptr<const mime::ParsedMessage>>& keep) {
+    std::vector<StructurePtr>& keep) {
   // Rows and structures in UID order (what the store reads), then put back in the MSNs' order.
   std::vector<store::Uid> uids;
   uids.reserve(msns.size());
@@ -46,7 +46,7 @@ asio::awaitable<std::optional<std::vector<SortItem>>> Session::sortItems(
     it.msn = msns[i];
     it.size = row.size;
     it.internalDate = row.internalDate.unixSeconds;
-    it.fields = keep[i] ? &keep[i]->sort : &kEmpty;  // an unreadable blob sorts as if it had no headers
+    it.fields = keep[i] ? &keep[i]->parsed().sort : &kEmpty;  // an unreadable blob sorts as if it had no headers
     items.push_back(it);
   }
   co_return items;
@@ -60,7 +60,7 @@ asio::awaitable<void> Session::cmdSort(const std::string& tag, const Sort& c) {
   }
   auto found = co_await searchMatches(tag, c.charset, c.key);
   if (!found) co_return;
-  std::vector<std::shared_ptr<const mime::ParsedMessage>> keep;
+  std::vector<StructurePtr> keep;
   auto items = co_await sortItems(tag, *found, c.uid, keep);
   if (!items) co_return;
   const auto criteria = c.criteria;
@@ -96,7 +96,7 @@ asio::awaitable<void> Session::cmdSort(const std::string& tag, const Sort& c) {
 asio::awaitable<void> Session::cmdThread(const std::string& tag, const Thread& c) {
   auto found = co_await searchMatches(tag, c.charset, c.key);
   if (!found) co_return;
-  std::vector<std::shared_ptr<const mime::ParsedMessage>> keep;
+  std::vector<StructurePtr> keep;
   auto items = co_await sortItems(tag, *found, c.uid, keep);
   if (!items) co_return;
   const auto algorithm = c.algorithm;
