@@ -53,10 +53,15 @@ std::optional<store::Flags> parseFlags(const std::vector<std::string>& names) {
 
 // --- MessageIndex ---
 
-MessageIndex::MessageIndex() { sets_.emplace_back(); }  // set 0: no flags, the common case
+MessageIndex::MessageIndex() {
+  sets_.emplace_back();  // set 0: no flags, the common case
+  plainSets_.fill(kNoSet);
+  plainSets_[0] = 0;
+}
 
 uint32_t MessageIndex::intern(const store::Flags& flags) {
-  if (flags.system == 0 && flags.keywords.empty()) return 0;
+  const bool plain = flags.keywords.empty() && flags.system < plainSets_.size();
+  if (plain && plainSets_[flags.system] != kNoSet) return plainSets_[flags.system];
   std::string key = std::to_string(flags.system);
   for (const auto& k : flags.keywords) {
     key += ' ';
@@ -64,6 +69,7 @@ uint32_t MessageIndex::intern(const store::Flags& flags) {
   }
   auto [it, added] = setIds_.try_emplace(std::move(key), static_cast<uint32_t>(sets_.size()));
   if (added) sets_.push_back(flags);
+  if (plain) plainSets_[flags.system] = it->second;
   return it->second;
 }
 
@@ -78,6 +84,8 @@ void MessageIndex::compactSets() {
   old.swap(sets_);
   setIds_.clear();
   sets_.emplace_back();
+  plainSets_.fill(kNoSet);
+  plainSets_[0] = 0;
   for (auto& e : entries_) e.word = (e.word & ~kSetMask) | intern(old[e.word & kSetMask]);
 }
 

@@ -4,6 +4,7 @@
 // STORE, SEARCH). Pure logic.
 #pragma once
 
+#include <array>
 #include <deque>
 #include <optional>
 #include <set>
@@ -68,6 +69,10 @@ class MessageIndex {
   std::vector<Entry> entries_;  // UID ascending
   std::deque<store::Flags> sets_;  // a deque: references stay valid as sets are added
   std::unordered_map<std::string, uint32_t> setIds_;
+  // The set id of each keyword-less combination of the low system flags (kNoSet: not made yet), so
+  // building the index of a large mailbox does not format and hash a key per message.
+  static constexpr uint32_t kNoSet = ~0u;
+  std::array<uint32_t, 64> plainSets_;
 };
 
 class MailboxView {

@@ -76,6 +76,12 @@ std::string Stmt::text(int col) const {
   return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
 }
 
+std::string_view Stmt::view(int col) const {
+  const void* p = sqlite3_column_blob(s_, col);
+  int n = sqlite3_column_bytes(s_, col);
+  return p ? std::string_view(static_cast<const char*>(p), static_cast<size_t>(n)) : std::string_view();
+}
+
 Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool readOnly, bool synchronousFull) {
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw,

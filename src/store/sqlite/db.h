@@ -43,6 +43,8 @@ class Stmt {
 
   int64_t i64(int col) const { return sqlite3_column_int64(s_, col); }
   std::string text(int col) const;
+  // The column's bytes without a copy; valid until the next step or reset.
+  std::string_view view(int col) const;
   bool isNull(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
 
  private:

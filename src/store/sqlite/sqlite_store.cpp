@@ -1359,7 +1359,7 @@ Result<MailboxInfo> SqliteStore::scanFlags(AccountId account, MailboxId mailbox,
       if (!row) break;
       flags.system = static_cast<uint32_t>(st.i64(1));
       flags.keywords.clear();
-      const std::string keywords = st.text(2);  // "" for most messages: no allocation
+      const std::string_view keywords = st.view(2);  // "" for most messages
       if (!keywords.empty()) flags.keywords = splitKeywords(keywords);
       fn(static_cast<Uid>(st.i64(0)), flags);
     }

@@ -110,3 +110,22 @@ TEST(MailboxViewIndex, HeldExpungesKeepNumbersUntilFlushed) {
   EXPECT_EQ(v.exists(), 4u);
   EXPECT_EQ(v.seenModSeq(), 105u);
 }
+
+TEST(MessageIndex, KeywordlessSetsStayExactThroughCompaction) {
+  // Keyword-less sets take a short path (no key formatted); it must agree with the general one.
+  MessageIndex index;
+  index.append(1, flags(store::kSeen | store::kFlagged));
+  index.append(2, flags(store::kSeen));
+  index.append(3, flags(1u << 20));  // beyond the short path's table
+  for (int i = 0; i < 6000; ++i) index.setFlags(1, flags(0, {"k" + std::to_string(i)}));  // forces compaction
+  index.setFlags(1, flags(store::kSeen));
+  index.append(4, flags(store::kSeen | store::kFlagged));
+  index.append(5, flags(1u << 20));
+  EXPECT_EQ(index.flags(0), flags(store::kSeen | store::kFlagged));
+  EXPECT_EQ(index.flags(1), flags(store::kSeen));
+  EXPECT_EQ(index.flags(2), flags(1u << 20));
+  EXPECT_EQ(index.flags(3), flags(store::kSeen | store::kFlagged));
+  EXPECT_EQ(index.flags(4), flags(1u << 20));
+  EXPECT_EQ(index[0].word & MessageIndex::kSetMask, index[3].word & MessageIndex::kSetMask);  // one shared set
+  EXPECT_EQ(index[2].word & MessageIndex::kSetMask, index[4].word & MessageIndex::kSetMask);
+}
