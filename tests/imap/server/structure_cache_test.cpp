@@ -2,15 +2,12 @@
 // entries refused; CachedStructure renders exactly as the formatters do, once, under concurrent use; loadStructures against a real SqliteStore serves repeated lookups from the cache
 // (the store row is not read again) and parses and caches messages stored without a structure.
 #include <gtest/gtest.h>
-#include <stdlib.h>
-
-#include <filesystem>
 #include <thread>
 
 #include "imap/protocol/message_structure.h"
 #include "imap/server/structures.h"
 #include "mime/serialize.h"
-#include "store/sqlite/sqlite_store.h"
+#include "../../store/store_fixture.h"
 
 using namespace tern;
 using tern::imap::server::StructureCache;
@@ -110,31 +107,12 @@ TEST(CachedStructure, RendersAsTheFormattersDoOnceForAllThreads) {
   }
 }
 
-class LoadStructuresTest : public ::testing::Test {
+// A store with alice's INBOX (store_fixture.h), and messages appended through its blob store.
+class LoadStructuresTest : public store::test::StoreTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/tern-structure-cache-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    store::SqliteOptions o;
-    o.synchronousFull = false;
-    o.externalPollInterval = std::chrono::milliseconds(0);
-    auto s = store::SqliteStore::open(dir_ + "/data", o);
-    ASSERT_TRUE(s.ok()) << s.error().detail;
-    store_ = std::move(*s);
-    blobs_ = std::make_unique<store::BlobStore>(dir_ + "/blobs");
-    ASSERT_TRUE(store_->addDomain("example.com").ok());
-    alice_ = *store_->addAccount("alice@example.com", store::Credentials{});
-    inbox_ = store_->findMailbox(alice_, "INBOX")->id;
-  }
-  void TearDown() override {
-    store_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
   // Appends a message; with `withStructure` its parse is stored with it, as APPEND and delivery do.
   std::string append(const std::string& bytes, bool withStructure) {
-    auto id = blobs_->put(bytes);
+    auto id = blobs().put(bytes);
     EXPECT_TRUE(id.ok());
     store::NewMessage m;
     m.blobId = *id;
@@ -143,24 +121,19 @@ class LoadStructuresTest : public ::testing::Test {
     EXPECT_TRUE(store_->append(alice_, inbox_, {m}).ok());
     return *id;
   }
-
-  std::string dir_;
-  std::unique_ptr<store::SqliteStore> store_;
-  std::unique_ptr<store::BlobStore> blobs_;
-  store::AccountId alice_ = 0;
-  store::MailboxId inbox_ = 0;
+  store::BlobStore& blobs() { return store_->blobs(); }
 };
 
 TEST_F(LoadStructuresTest, RepeatedLookupsComeFromTheCache) {
   const std::string bytes = "Subject: hello\r\nFrom: a@example.com\r\n\r\nhi\r\n";
   std::string id = append(bytes, true);
   StructureCache cache;
-  auto first = imap::server::loadStructures(*store_, *blobs_, cache, alice_, {id});
+  auto first = imap::server::loadStructures(*store_, blobs(), cache, alice_, {id});
   ASSERT_TRUE(first.ok());
   ASSERT_NE((*first)[0], nullptr);
   EXPECT_EQ((*first)[0]->parsed(), mime::parseMessage(bytes));
   EXPECT_EQ(cache.hits(), 0u);
-  auto second = imap::server::loadStructures(*store_, *blobs_, cache, alice_, {id, id});
+  auto second = imap::server::loadStructures(*store_, blobs(), cache, alice_, {id, id});
   ASSERT_TRUE(second.ok());
   EXPECT_EQ((*second)[0], (*first)[0]);  // the very object: not read from the store again
   EXPECT_EQ((*second)[1], (*first)[0]);
@@ -171,7 +144,7 @@ TEST_F(LoadStructuresTest, MessagesWithoutAStoredStructureAreParsedOnceAndCached
   const std::string bytes = "Subject: old\r\nContent-Type: text/plain\r\n\r\nstored before structures\r\n";
   std::string id = append(bytes, false);
   StructureCache cache;
-  auto got = imap::server::loadStructures(*store_, *blobs_, cache, alice_, {id});
+  auto got = imap::server::loadStructures(*store_, blobs(), cache, alice_, {id});
   ASSERT_TRUE(got.ok());
   ASSERT_NE((*got)[0], nullptr);
   EXPECT_EQ((*got)[0]->parsed().envelope.subject, std::optional<std::string>("old"));
@@ -185,7 +158,7 @@ TEST_F(LoadStructuresTest, MessagesWithoutAStoredStructureAreParsedOnceAndCached
 
 TEST_F(LoadStructuresTest, UnreadableBlobsGiveNullAndAreNotCached) {
   StructureCache cache;
-  auto got = imap::server::loadStructures(*store_, *blobs_, cache, alice_, {std::string(64, 'f')});
+  auto got = imap::server::loadStructures(*store_, blobs(), cache, alice_, {std::string(64, 'f')});
   ASSERT_TRUE(got.ok());
   EXPECT_EQ((*got)[0], nullptr);
   EXPECT_EQ(cache.entries(), 0u);
