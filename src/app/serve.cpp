@@ -280,6 +280,27 @@ int runServer(const Config& config) {
                         << " ms";
     }
   });
+  // Large mailboxes' cached indexes follow every commit: changes are noted on the writer and applied
+  // (or a grown mailbox loaded) on the pool at most once a second, one pass at a time.
+  store::ChangeHub::Subscription followIndexes =
+      store->changes().subscribeAll([imapContext](store::MailboxId id) { imapContext->indexCache.noteChanged(id); });
+  // Shared with the pool task, which may still run while this function unwinds.
+  auto refreshingIndexes = std::make_shared<std::atomic<bool>>(false);
+  asio::co_spawn(
+      runtime.worker(0),
+      [&]() -> asio::awaitable<void> {
+        asio::steady_timer t(runtime.worker(0));
+        for (;;) {
+          t.expires_after(std::chrono::seconds(1));
+          co_await t.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+          if (!imapContext->indexCache.hasNoted() || refreshingIndexes->exchange(true)) continue;
+          asio::post(runtime.blocking(), [imapContext, &store, refreshingIndexes] {
+            imapContext->indexCache.refreshNoted(*store);
+            *refreshingIndexes = false;
+          });
+        }
+      },
+      asio::detached);
   for (auto& l : listeners) {
     std::string ports;
     for (auto p : l->boundPorts()) ports += " " + std::to_string(p);

@@ -28,8 +28,19 @@ ChangeHub::Subscription ChangeHub::subscribe(MailboxId mailbox, Callback cb) {
   return Subscription(this, mailbox, id);
 }
 
+ChangeHub::Subscription ChangeHub::subscribeAll(AnyCallback cb) {
+  std::lock_guard lock(mu_);
+  uint64_t id = nextId_++;
+  allSubs_[id] = std::make_shared<AnyCallback>(std::move(cb));
+  return Subscription(this, 0, id);  // mailbox ids start at 1
+}
+
 void ChangeHub::unsubscribe(MailboxId mailbox, uint64_t id) {
   std::lock_guard lock(mu_);
+  if (mailbox == 0) {
+    allSubs_.erase(id);
+    return;
+  }
   auto it = subs_.find(mailbox);
   if (it == subs_.end()) return;
   it->second.erase(id);
@@ -38,13 +49,17 @@ void ChangeHub::unsubscribe(MailboxId mailbox, uint64_t id) {
 
 void ChangeHub::notify(MailboxId mailbox) {
   std::vector<std::shared_ptr<Callback>> targets;
+  std::vector<std::shared_ptr<AnyCallback>> all;
   {
     std::lock_guard lock(mu_);
+    for (auto& [id, cb] : allSubs_) all.push_back(cb);
     auto it = subs_.find(mailbox);
-    if (it == subs_.end()) return;
-    targets.reserve(it->second.size());
-    for (auto& [id, cb] : it->second) targets.push_back(cb);
+    if (it != subs_.end()) {
+      targets.reserve(it->second.size());
+      for (auto& [id, cb] : it->second) targets.push_back(cb);
+    }
   }
+  for (auto& cb : all) (*cb)(mailbox);
   for (auto& cb : targets) (*cb)();
 }
 

@@ -36,6 +36,9 @@ class ChangeHub {
   };
 
   [[nodiscard]] Subscription subscribe(MailboxId mailbox, Callback cb);
+  // Told of every notify, with the mailbox (e.g. a cache that follows all mailboxes); same rules.
+  using AnyCallback = std::function<void(MailboxId)>;
+  [[nodiscard]] Subscription subscribeAll(AnyCallback cb);
   void notify(MailboxId mailbox);
   size_t subscriberCount(MailboxId mailbox) const;
   // Mailboxes that have at least one subscriber (the external-change poller watches only these).
@@ -46,6 +49,7 @@ class ChangeHub {
   mutable std::mutex mu_;
   uint64_t nextId_ = 1;
   std::unordered_map<MailboxId, std::unordered_map<uint64_t, std::shared_ptr<Callback>>> subs_;
+  std::unordered_map<uint64_t, std::shared_ptr<AnyCallback>> allSubs_;  // Subscription's mailbox 0
 };
 
 }  // namespace tern::store

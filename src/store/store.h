@@ -60,6 +60,9 @@ class MailStore {
   virtual Result<void> setSubscribed(AccountId, std::string_view name, bool subscribed) = 0;
   virtual Result<std::vector<std::string>> listSubscriptions(AccountId) = 0;
   virtual Result<MailboxStatus> status(AccountId, MailboxId) = 0;
+  // The account a mailbox belongs to (for a component that follows ChangeHub notifications, which
+  // carry only the mailbox); NotFound once it is deleted.
+  virtual Result<AccountId> mailboxOwner(MailboxId) = 0;
 
   // --- messages ---
   // All present messages in UID order.

@@ -6,12 +6,12 @@
 
 namespace tern::imap::server {
 
-std::optional<IndexCache::Entry> IndexCache::get(store::AccountId account, store::MailboxId mailbox) {
+std::optional<IndexCache::Entry> IndexCache::get(store::AccountId account, store::MailboxId mailbox, bool countHit) {
   std::lock_guard lock(mu_);
   auto it = byId_.find(mailbox);
   if (it == byId_.end() || it->second->second.account != account) return std::nullopt;
   lru_.splice(lru_.begin(), lru_, it->second);
-  ++hits_;
+  if (countHit) ++hits_;
   return it->second->second;  // a copy: 8 bytes a message, the caller's to change
 }
 
@@ -39,7 +39,12 @@ void IndexCache::put(store::AccountId account, const store::MailboxInfo& info, c
 
 store::Result<store::MailboxInfo> IndexCache::load(store::MailStore& mail, store::AccountId account,
                                                    store::MailboxId mailbox, MessageIndex& index) {
-  if (auto cached = get(account, mailbox)) {
+  return load(mail, account, mailbox, index, true);
+}
+
+store::Result<store::MailboxInfo> IndexCache::load(store::MailStore& mail, store::AccountId account,
+                                                   store::MailboxId mailbox, MessageIndex& index, bool countHit) {
+  if (auto cached = get(account, mailbox, countHit)) {
     auto changes = mail.changesSince(account, mailbox, cached->info.highestModSeq);
     if (!changes) return Unexpected<store::Error>{changes.error()};
     if (changes->mailbox.uidValidity == cached->info.uidValidity) {
@@ -87,6 +92,50 @@ size_t IndexCache::warm(store::Directory& directory, store::MailStore& mail) {
     }
   }
   return loaded;
+}
+
+void IndexCache::noteChanged(store::MailboxId mailbox) {
+  std::lock_guard lock(notedMu_);
+  noted_.insert(mailbox);
+}
+
+bool IndexCache::hasNoted() const {
+  std::lock_guard lock(notedMu_);
+  return !noted_.empty();
+}
+
+size_t IndexCache::refreshNoted(store::MailStore& mail) {
+  std::unordered_set<store::MailboxId> noted;
+  {
+    std::lock_guard lock(notedMu_);
+    noted.swap(noted_);
+  }
+  size_t refreshed = 0;
+  for (store::MailboxId mailbox : noted) {
+    bool cached;
+    {
+      std::lock_guard lock(mu_);
+      cached = byId_.count(mailbox) > 0;
+    }
+    auto owner = mail.mailboxOwner(mailbox);
+    if (!owner) {  // deleted: drop what the cache holds of it
+      std::lock_guard lock(mu_);
+      if (auto it = byId_.find(mailbox); it != byId_.end()) {
+        total_ -= it->second->second.index.size();
+        lru_.erase(it->second);
+        byId_.erase(it);
+      }
+      continue;
+    }
+    if (!cached) {
+      // Most changed mailboxes are small: the kept counters say so without a scan.
+      auto status = mail.status(*owner, mailbox);
+      if (!status || status->messages < minMessages_) continue;
+    }
+    MessageIndex index;
+    if (load(mail, *owner, mailbox, index, false)) ++refreshed;
+  }
+  return refreshed;
 }
 
 size_t IndexCache::cachedMessages() const {

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "imap/server/mailbox_view.h"
 #include "store/store.h"
@@ -32,6 +33,16 @@ class IndexCache {
   // blocking pool at start-up. Returns how many mailboxes were loaded.
   size_t warm(store::Directory& directory, store::MailStore& mail);
 
+  // Following changes (wired to ChangeHub::subscribeAll): a noted mailbox is brought up to date by
+  // the next refreshNoted(), or loaded if it is large and not cached yet, so SELECT of a large
+  // mailbox that grows while the server runs (a busy INBOX, a migration by APPEND) stays a copy plus
+  // a short catch-up. noteChanged is cheap: it runs on the writer thread after every commit.
+  void noteChanged(store::MailboxId mailbox);
+  bool hasNoted() const;
+  // Refreshes or loads every mailbox noted so far. Blocking (store reads): run it on the blocking
+  // pool, one at a time. Returns how many indexes it refreshed or loaded.
+  size_t refreshNoted(store::MailStore& mail);
+
   size_t cachedMessages() const;
   size_t hits() const;
 
@@ -41,7 +52,9 @@ class IndexCache {
     store::MailboxInfo info;
     MessageIndex index;
   };
-  std::optional<Entry> get(store::AccountId account, store::MailboxId mailbox);
+  std::optional<Entry> get(store::AccountId account, store::MailboxId mailbox, bool countHit);
+  store::Result<store::MailboxInfo> load(store::MailStore& mail, store::AccountId account, store::MailboxId mailbox,
+                                         MessageIndex& index, bool countHit);
   void put(store::AccountId account, const store::MailboxInfo& info, const MessageIndex& index);
 
   const size_t maxMessages_ = 8'000'000;
@@ -50,6 +63,9 @@ class IndexCache {
   std::list<std::pair<store::MailboxId, Entry>> lru_;  // most recent first
   std::unordered_map<store::MailboxId, std::list<std::pair<store::MailboxId, Entry>>::iterator> byId_;
   size_t total_ = 0;
+  // Its own lock: noteChanged runs on the writer, which must not wait while an index is copied.
+  mutable std::mutex notedMu_;
+  std::unordered_set<store::MailboxId> noted_;
   size_t hits_ = 0;
 };
 

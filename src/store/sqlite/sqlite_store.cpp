@@ -1344,6 +1344,16 @@ Result<std::vector<MessageMeta>> SqliteStore::getMessages(AccountId account, Mai
   });
 }
 
+Result<AccountId> SqliteStore::mailboxOwner(MailboxId mailbox) {
+  return read<AccountId>([&](Db& db) -> Result<AccountId> {
+    TERN_ASSIGN(st, db.prepare("SELECT account_id FROM mailboxes WHERE id = ?"));
+    st.bind(1, mailbox);
+    TERN_ASSIGN(row, st.step());
+    if (!row) return fail(Errc::NotFound, "no such mailbox");
+    return static_cast<AccountId>(st.i64(0));
+  });
+}
+
 Result<MailboxInfo> SqliteStore::scanFlags(AccountId account, MailboxId mailbox,
                                            const std::function<void(Uid, const Flags&)>& fn) {
   return read<MailboxInfo>([&](Db& db) -> Result<MailboxInfo> {

@@ -73,6 +73,7 @@ class SqliteStore : public Directory, public MailStore {
   Result<std::vector<MessageMeta>> listMessages(AccountId, MailboxId) override;
   Result<std::vector<MessageMeta>> getMessages(AccountId, MailboxId, const std::vector<Uid>& uids) override;
   Result<MailboxInfo> scanFlags(AccountId, MailboxId, const std::function<void(Uid, const Flags&)>& fn) override;
+  Result<AccountId> mailboxOwner(MailboxId) override;
   Result<Changes> changesSince(AccountId, MailboxId, ModSeq since) override;
   Result<AppendResult> append(AccountId, MailboxId, const std::vector<NewMessage>&) override;
   Result<StoreFlagsResult> storeFlags(AccountId, MailboxId, const std::vector<Uid>& uids, FlagOp op,

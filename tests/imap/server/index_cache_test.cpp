@@ -147,4 +147,54 @@ TEST_F(IndexCacheTest, WarmStaysWithinTheBudget) {
   EXPECT_EQ(cache.cachedMessages(), 0u);
 }
 
+// Following changes: a small mailbox is not loaded, one that grows past the threshold is, a cached
+// one is brought up to date (the next SELECT's load is a hit with nothing to catch up), and a
+// deleted one is dropped. Background refreshes do not count as hits.
+TEST_F(IndexCacheTest, NotedMailboxesAreRefreshedOrLoaded) {
+  IndexCache cache(1000, 50);
+  append(10);
+  cache.noteChanged(inbox_);
+  EXPECT_TRUE(cache.hasNoted());
+  EXPECT_EQ(cache.refreshNoted(*store_), 0u);  // 10 messages: not worth keeping
+  EXPECT_FALSE(cache.hasNoted());
+  EXPECT_EQ(cache.cachedMessages(), 0u);
+
+  append(60, store::kSeen);
+  cache.noteChanged(inbox_);
+  EXPECT_EQ(cache.refreshNoted(*store_), 1u);  // grew past 50: loaded without a SELECT
+  EXPECT_EQ(cache.cachedMessages(), 70u);
+
+  append(3, 0, {"$Later"});
+  ASSERT_TRUE(store_->storeFlags(alice_, inbox_, {2, 5}, store::FlagOp::Add, store::Flags{store::kDeleted, {}}).ok());
+  ASSERT_TRUE(store_->expunge(alice_, inbox_).ok());
+  cache.noteChanged(inbox_);
+  EXPECT_EQ(cache.refreshNoted(*store_), 1u);
+  EXPECT_EQ(cache.cachedMessages(), 71u);
+  EXPECT_EQ(cache.hits(), 0u);
+
+  MessageIndex index;
+  auto info = cache.load(*store_, alice_, inbox_, index);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(cache.hits(), 1u);
+  EXPECT_EQ(flatten(index), scan());
+  EXPECT_EQ(info->highestModSeq, store_->getMailbox(alice_, inbox_)->highestModSeq);
+
+  // A large mailbox that is deleted leaves the cache at the next refresh.
+  auto big = store_->createMailbox(alice_, "Big");
+  ASSERT_TRUE(big.ok());
+  std::vector<store::NewMessage> batch(60);
+  for (auto& m : batch) {
+    m.blobId = std::string(64, 'd');
+    m.size = 10;
+  }
+  ASSERT_TRUE(store_->append(alice_, big->id, batch).ok());
+  cache.noteChanged(big->id);
+  EXPECT_EQ(cache.refreshNoted(*store_), 1u);
+  EXPECT_EQ(cache.cachedMessages(), 131u);
+  ASSERT_TRUE(store_->deleteMailbox(alice_, "Big").ok());
+  cache.noteChanged(big->id);
+  EXPECT_EQ(cache.refreshNoted(*store_), 0u);
+  EXPECT_EQ(cache.cachedMessages(), 71u);
+}
+
 }  // namespace
