@@ -6,13 +6,23 @@
 
 namespace tern::imap::server {
 
-std::optional<IndexCache::Entry> IndexCache::get(store::AccountId account, store::MailboxId mailbox, bool countHit) {
+std::optional<IndexCache::Entry> IndexCache::get(store::AccountId account, store::MailboxId mailbox) {
   std::lock_guard lock(mu_);
   auto it = byId_.find(mailbox);
   if (it == byId_.end() || it->second->second.account != account) return std::nullopt;
   lru_.splice(lru_.begin(), lru_, it->second);
-  if (countHit) ++hits_;
+  ++hits_;
   return it->second->second;  // a copy: 8 bytes a message, the caller's to change
+}
+
+void IndexCache::eraseLocked(Lru::iterator it) {
+  total_ -= it->second.index.size();
+  byId_.erase(it->first);
+  lru_.erase(it);
+}
+
+void IndexCache::evictOverBudgetLocked() {
+  while (total_ > maxMessages_ && !lru_.empty()) eraseLocked(std::prev(lru_.end()));
 }
 
 void IndexCache::put(store::AccountId account, const store::MailboxInfo& info, const MessageIndex& index) {
@@ -22,36 +32,54 @@ void IndexCache::put(store::AccountId account, const store::MailboxInfo& info, c
     if (it->second->second.info.highestModSeq > info.highestModSeq &&
         it->second->second.info.uidValidity == info.uidValidity)
       return;
-    total_ -= it->second->second.index.size();
-    lru_.erase(it->second);
-    byId_.erase(it);
+    eraseLocked(it->second);
   }
   if (index.size() < minMessages_ || index.size() > maxMessages_) return;
   lru_.emplace_front(info.id, Entry{account, info, index});
   byId_[info.id] = lru_.begin();
   total_ += index.size();
-  while (total_ > maxMessages_ && !lru_.empty()) {
-    total_ -= lru_.back().second.index.size();
-    byId_.erase(lru_.back().first);
-    lru_.pop_back();
+  evictOverBudgetLocked();
+}
+
+// In place, so neither a SELECT nor a background refresh copies the index twice. The store is read
+// outside the lock; the changes are applied only to the snapshot they were read against (if another
+// catch-up moved the entry meanwhile, it stays as that one left it: exact at its own snapshot).
+bool IndexCache::catchUp(store::MailStore& mail, store::AccountId account, store::MailboxId mailbox) {
+  store::MailboxInfo was;
+  {
+    std::lock_guard lock(mu_);
+    auto it = byId_.find(mailbox);
+    if (it == byId_.end() || it->second->second.account != account) return false;
+    was = it->second->second.info;
   }
+  auto changes = mail.changesSince(account, mailbox, was.highestModSeq);
+  std::lock_guard lock(mu_);
+  auto it = byId_.find(mailbox);
+  if (it == byId_.end()) return false;
+  Entry& entry = it->second->second;
+  if (!changes || changes->mailbox.uidValidity != entry.info.uidValidity) {
+    eraseLocked(it->second);  // unreadable or recreated: the next load scans
+    return false;
+  }
+  if (entry.info.highestModSeq != was.highestModSeq) return true;
+  total_ -= entry.index.size();
+  entry.index.applyChanges(*changes);
+  entry.info = changes->mailbox;
+  total_ += entry.index.size();
+  if (entry.index.size() > maxMessages_) {
+    eraseLocked(it->second);
+    return false;
+  }
+  evictOverBudgetLocked();
+  return byId_.count(mailbox) > 0;
 }
 
 store::Result<store::MailboxInfo> IndexCache::load(store::MailStore& mail, store::AccountId account,
                                                    store::MailboxId mailbox, MessageIndex& index) {
-  return load(mail, account, mailbox, index, true);
-}
-
-store::Result<store::MailboxInfo> IndexCache::load(store::MailStore& mail, store::AccountId account,
-                                                   store::MailboxId mailbox, MessageIndex& index, bool countHit) {
-  if (auto cached = get(account, mailbox, countHit)) {
-    auto changes = mail.changesSince(account, mailbox, cached->info.highestModSeq);
-    if (!changes) return Unexpected<store::Error>{changes.error()};
-    if (changes->mailbox.uidValidity == cached->info.uidValidity) {
+  if (catchUp(mail, account, mailbox)) {
+    if (auto cached = get(account, mailbox)) {
       index = std::move(cached->index);
-      index.applyChanges(*changes);
-      if (!changes->changed.empty() || !changes->expunged.empty()) put(account, changes->mailbox, index);
-      return changes->mailbox;
+      return cached->info;
     }
   }
   MessageIndex fresh;
@@ -118,22 +146,22 @@ size_t IndexCache::refreshNoted(store::MailStore& mail) {
       cached = byId_.count(mailbox) > 0;
     }
     auto owner = mail.mailboxOwner(mailbox);
-    if (!owner) {  // deleted: drop what the cache holds of it
-      std::lock_guard lock(mu_);
-      if (auto it = byId_.find(mailbox); it != byId_.end()) {
-        total_ -= it->second->second.index.size();
-        lru_.erase(it->second);
-        byId_.erase(it);
+    if (!owner) {
+      if (owner.error().code == store::Errc::NotFound) {  // deleted: drop what the cache holds of it
+        std::lock_guard lock(mu_);
+        if (auto it = byId_.find(mailbox); it != byId_.end()) eraseLocked(it->second);
       }
       continue;
     }
-    if (!cached) {
-      // Most changed mailboxes are small: the kept counters say so without a scan.
-      auto status = mail.status(*owner, mailbox);
-      if (!status || status->messages < minMessages_) continue;
+    if (cached) {
+      if (catchUp(mail, *owner, mailbox)) ++refreshed;
+      continue;
     }
+    // Most changed mailboxes are small: the kept counters say so without a scan.
+    auto status = mail.status(*owner, mailbox);
+    if (!status || status->messages < minMessages_) continue;
     MessageIndex index;
-    if (load(mail, *owner, mailbox, index, false)) ++refreshed;
+    if (load(mail, *owner, mailbox, index)) ++refreshed;
   }
   return refreshed;
 }

@@ -52,16 +52,19 @@ class IndexCache {
     store::MailboxInfo info;
     MessageIndex index;
   };
-  std::optional<Entry> get(store::AccountId account, store::MailboxId mailbox, bool countHit);
-  store::Result<store::MailboxInfo> load(store::MailStore& mail, store::AccountId account, store::MailboxId mailbox,
-                                         MessageIndex& index, bool countHit);
+  using Lru = std::list<std::pair<store::MailboxId, Entry>>;
+  std::optional<Entry> get(store::AccountId account, store::MailboxId mailbox);
+  // Applies changesSince to the cached entry; false when the mailbox is not (or no longer) cached.
+  bool catchUp(store::MailStore& mail, store::AccountId account, store::MailboxId mailbox);
+  void eraseLocked(Lru::iterator it);  // under mu_
+  void evictOverBudgetLocked();        // under mu_, least recently used first
   void put(store::AccountId account, const store::MailboxInfo& info, const MessageIndex& index);
 
   const size_t maxMessages_ = 8'000'000;
   const size_t minMessages_ = 20'000;
   mutable std::mutex mu_;
-  std::list<std::pair<store::MailboxId, Entry>> lru_;  // most recent first
-  std::unordered_map<store::MailboxId, std::list<std::pair<store::MailboxId, Entry>>::iterator> byId_;
+  Lru lru_;  // most recent first
+  std::unordered_map<store::MailboxId, Lru::iterator> byId_;
   size_t total_ = 0;
   // Its own lock: noteChanged runs on the writer, which must not wait while an index is copied.
   mutable std::mutex notedMu_;

@@ -324,9 +324,9 @@ asio::awaitable<void> Session::cmdFetch(const std::string& tag, const Fetch& c) 
       expunged = true;
       continue;
     }
-    const CachedStructure* parsed = wantsStructure ? chunk.structures[i % kChunk].get() : nullptr;
+    const CachedStructure* structure = wantsStructure ? chunk.structures[i % kChunk].get() : nullptr;
     std::shared_ptr<const store::Blob> blob;
-    if (wantsBlob || (wantsStructure && !parsed)) {
+    if (wantsBlob || (wantsStructure && !structure)) {
       auto b = ctx_->blobs.open(row->blobId);
       if (!b) {
         log::error("imap") << logPrefix_ << "blob " << row->blobId << " unreadable: " << b.error().detail;
@@ -335,7 +335,7 @@ asio::awaitable<void> Session::cmdFetch(const std::string& tag, const Fetch& c) 
       }
       blob = *b;
     }
-    if (wantsStructure && !parsed) {  // the blob opened but no structure: cannot happen unless the store failed
+    if (wantsStructure && !structure) {  // the blob opened but no structure: cannot happen unless the store failed
       missingBlob = true;
       continue;
     }
@@ -348,7 +348,7 @@ asio::awaitable<void> Session::cmdFetch(const std::string& tag, const Fetch& c) 
     };
     if (c.uid && !hasUid) item("UID " + std::to_string(m.uid));
     if (seenChanged[i] && !hasFlags) item("FLAGS " + formatFlags(m.flags, m.recent && !rev2_));
-    if (!appendItems(line, first, c, m, row, blob.get(), parsed, utf8, m.recent && !rev2_)) {
+    if (!appendItems(line, first, c, m, row, blob.get(), structure, utf8, m.recent && !rev2_)) {
       // RFC 3516 4.3: the whole FETCH fails; what was sent for earlier messages stands.
       no(tag, "UNKNOWN-CTE", "Unknown Content-Transfer-Encoding");
       co_return;
