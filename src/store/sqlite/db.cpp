@@ -95,6 +95,10 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool readOnly, boo
   sqlite3_busy_timeout(raw, 10000);
   sqlite3_extended_result_codes(raw, 1);
   TERN_TRY(db->exec("PRAGMA foreign_keys=ON"));
+  // Debian builds SQLite with SECURE_DELETE on: every page freed by a delete (an EXPUNGE frees a
+  // message's overflow pages) is zeroed and written to the WAL, a quarter of an EXPUNGE's log frames.
+  // FAST still zeroes deleted content on the pages a write touches anyway, without the extra I/O.
+  TERN_TRY(db->exec("PRAGMA secure_delete=FAST"));
   if (readOnly) {
     TERN_TRY(db->exec("PRAGMA query_only=ON"));
   } else {
