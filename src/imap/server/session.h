@@ -74,6 +74,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // mailbox below kSelectOnWorkerMaxUid) are made right on the worker: in WAL mode a reader never
   // waits for the writer, and two thread hand-offs cost more than the query.
   static constexpr store::Uid kSelectOnWorkerMaxUid = 20000;
+  // APPENDs of inline-sized messages up to this many bytes in all are parsed on the worker.
+  static constexpr size_t kAppendOnWorkerMaxBytes = 256 * 1024;
   template <class F>
   auto blocking(F f) {
     return net::offload(ctx_->pool, std::move(f));

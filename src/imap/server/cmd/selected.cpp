@@ -237,11 +237,13 @@ asio::awaitable<void> Session::cmdAppend(const std::string& tag, Append& c) {
                                      : store::DateTime{now, 0};
     batch.push_back(std::move(nm));
   }
-  // One trip to the pool for the whole command: parse each message once (so FETCH/SEARCH/SORT never
-  // parse it again), stage its bytes (a large message's file is durable before the metadata
-  // commits; a small one's bytes commit with it, see BlobStore::stage), then the append itself.
+  // Each message is parsed once (so FETCH/SEARCH/SORT never parse it again) and staged: a large
+  // message's file is durable before the metadata commits; a small one's bytes commit with it (see
+  // BlobStore::stage). Small messages, the common case, are parsed and hashed right here and the
+  // append joins the writer's next group commit (writing()): two thread hand-offs instead of four.
+  // A command with a message that needs a file, or with much to parse, makes one trip to the pool.
   const auto mailbox = mbox->id;
-  auto r = co_await blocking([&]() -> store::Result<store::AppendResult> {
+  auto prepare = [&]() -> store::Result<void> {
     for (size_t i = 0; i < c.messages.size(); ++i) {
       const std::string& bytes = c.messages[i].message;
       batch[i].structure = parseForStore(bytes);
@@ -250,8 +252,33 @@ asio::awaitable<void> Session::cmdAppend(const std::string& tag, Append& c) {
       batch[i].blobId = staged->id;
       batch[i].inlineBytes = staged->inlineBytes;
     }
+    return {};
+  };
+  size_t total = 0;
+  bool allInline = true;
+  for (const auto& m : c.messages) {
+    total += m.message.size();
+    allInline = allInline && m.message.size() <= ctx_->blobs.inlineLimit();
+  }
+  auto prepareAndAppend = [&]() -> store::Result<store::AppendResult> {
+    auto prepared = prepare();
+    if (!prepared) return Unexpected<store::Error>{prepared.error()};
     return ctx_->mail.append(account, mailbox, batch);
-  });
+  };
+  std::optional<store::Result<store::AppendResult>> appended;
+  if (allInline && total <= kAppendOnWorkerMaxBytes) {
+    auto prepared = prepare();
+    if (!prepared) {
+      noStore(tag, prepared.error(), "APPEND");
+      co_return;
+    }
+    auto w = co_await writing([&] { return ctx_->mail.append(account, mailbox, batch); });
+    appended.emplace(std::move(w));
+  } else {
+    auto b = co_await blocking(prepareAndAppend);
+    appended.emplace(std::move(b));
+  }
+  auto& r = *appended;
   if (!r) {
     noStore(tag, r.error(), "APPEND");
     co_return;
