@@ -2,6 +2,8 @@
 // callers can retry; everything else is Internal with SQLite's message as log detail.
 #include "store/sqlite/db.h"
 
+#include <mutex>
+
 namespace tern::store::sqlite {
 
 Error sqliteError(sqlite3* db, int rc, std::string_view what) {
@@ -83,6 +85,11 @@ std::string_view Stmt::view(int col) const {
 }
 
 Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool readOnly, bool synchronousFull) {
+  // SQLite's memory statistics take one process-wide mutex on every allocation, and Debian builds it
+  // without lookaside memory, so every query allocates: the store's threads queued on that mutex
+  // (half of the server's futex calls). Nothing reads the statistics. Must precede initialisation.
+  static std::once_flag configured;
+  std::call_once(configured, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -121,15 +128,28 @@ Db::~Db() {
   sqlite3_close_v2(db_);
 }
 
+Result<void> Db::cacheStatement(std::string_view sql, bool* script) {
+  sqlite3_stmt* s = nullptr;
+  const char* tail = nullptr;
+  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &s, &tail);
+  if (rc != SQLITE_OK) return Unexpected<Error>{sqliteError(db_, rc, sql)};
+  const std::string_view rest = tail ? sql.substr(static_cast<size_t>(tail - sql.data())) : std::string_view();
+  if (script && rest.find_first_not_of(" \t\r\n;") != std::string_view::npos) {
+    sqlite3_finalize(s);
+    *script = true;
+    return {};
+  }
+  auto c = std::make_unique<Cached>();
+  c->stmt = s;
+  cache_.emplace(std::string(sql), std::move(c));
+  return {};
+}
+
 Result<Stmt> Db::prepare(const char* sql) {
-  auto it = cache_.find(sql);
+  auto it = cache_.find(std::string_view(sql));
   if (it == cache_.end()) {
-    sqlite3_stmt* s = nullptr;
-    int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
-    if (rc != SQLITE_OK) return Unexpected<Error>{sqliteError(db_, rc, sql)};
-    auto c = std::make_unique<Cached>();
-    c->stmt = s;
-    it = cache_.emplace(sql, std::move(c)).first;
+    TERN_TRY(cacheStatement(sql, nullptr));
+    it = cache_.find(std::string_view(sql));
   }
   Cached& c = *it->second;
   if (!c.inUse) {
@@ -143,6 +163,13 @@ Result<Stmt> Db::prepare(const char* sql) {
 }
 
 Result<void> Db::exec(const char* sql) {
+  bool script = false;
+  if (cache_.find(std::string_view(sql)) == cache_.end()) TERN_TRY(cacheStatement(sql, &script));
+  if (!script) {
+    auto st = prepare(sql);
+    if (!st) return Unexpected<Error>{st.error()};
+    return st->run();
+  }
   char* msg = nullptr;
   int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &msg);
   if (rc != SQLITE_OK) {

@@ -61,7 +61,9 @@ class Db {
   Db& operator=(const Db&) = delete;
 
   Result<Stmt> prepare(const char* sql);
-  Result<void> exec(const char* sql);  // one or more statements without parameters
+  // One or more statements without parameters. A single statement (BEGIN, COMMIT, SAVEPOINT...)
+  // runs from the statement cache instead of being parsed again on every call.
+  Result<void> exec(const char* sql);
   sqlite3* handle() const { return db_; }
   int64_t changes() const { return sqlite3_changes64(db_); }
 
@@ -72,7 +74,15 @@ class Db {
     bool inUse = false;
   };
   sqlite3* db_;
-  std::unordered_map<std::string, std::unique_ptr<Cached>> cache_;
+  // Looked up by the SQL text without building a std::string for every query.
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  // Prepares sql into the cache; *script is set (and nothing cached) when sql holds more than one
+  // statement.
+  Result<void> cacheStatement(std::string_view sql, bool* script);
+  std::unordered_map<std::string, std::unique_ptr<Cached>, TextHash, std::equal_to<>> cache_;
 };
 
 }  // namespace tern::store::sqlite
