@@ -40,6 +40,14 @@ TEST_F(DbTest, ScriptsRunEveryStatement) {
   EXPECT_EQ(scalar("SELECT sum(y) FROM b"), 3);
 }
 
+TEST_F(DbTest, BlankAndCommentOnlySqlRunsAsNothing) {
+  EXPECT_TRUE(db_->exec("").ok());
+  EXPECT_TRUE(db_->exec("  -- nothing to do\n").ok());
+  EXPECT_FALSE(db_->prepare("  ").ok());  // a statement is required where rows are expected
+  ASSERT_TRUE(db_->exec("CREATE TABLE t (x)").ok());
+  EXPECT_EQ(scalar("SELECT count(*) FROM t"), 0);
+}
+
 TEST_F(DbTest, SingleStatementsRepeatAndTransactionsHold) {
   ASSERT_TRUE(db_->exec("CREATE TABLE t (x INTEGER);").ok());  // a trailing ';' is one statement
   for (int i = 0; i < 200; ++i) {

@@ -133,6 +133,11 @@ Result<void> Db::cacheStatement(std::string_view sql, bool* script) {
   const char* tail = nullptr;
   int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &s, &tail);
   if (rc != SQLITE_OK) return Unexpected<Error>{sqliteError(db_, rc, sql)};
+  if (!s) {  // only blanks or comments: nothing to run or cache
+    if (!script) return fail(Errc::Internal, "empty SQL statement");
+    *script = true;
+    return {};
+  }
   const std::string_view rest = tail ? sql.substr(static_cast<size_t>(tail - sql.data())) : std::string_view();
   if (script && rest.find_first_not_of(" \t\r\n;") != std::string_view::npos) {
     sqlite3_finalize(s);
