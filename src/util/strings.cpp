@@ -2,6 +2,7 @@
 #include "util/strings.h"
 
 #include <cstdint>
+#include <cstring>
 
 namespace tern {
 
@@ -26,6 +27,15 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 bool istartsWith(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+size_t findCrOrLf(std::string_view s) {
+  // Find the LF, then any CR before it: on CRLF text both scans stop at the end of the line.
+  const char* lf = static_cast<const char*>(std::memchr(s.data(), '\n', s.size()));
+  size_t limit = lf ? static_cast<size_t>(lf - s.data()) : s.size();
+  const char* cr = static_cast<const char*>(std::memchr(s.data(), '\r', limit));
+  if (cr) return static_cast<size_t>(cr - s.data());
+  return lf ? limit : std::string_view::npos;
 }
 
 void appendUtf8(std::string& out, uint32_t cp) {

@@ -46,6 +46,18 @@ TEST(CaseInsensitive, AsciiOnly) {
   EXPECT_TRUE(istartsWith("Subject: x", "subject:"));
 }
 
+TEST(FindCrOrLf, FirstOfEitherAnywhere) {
+  EXPECT_EQ(findCrOrLf("abc\r\ndef"), 3u);
+  EXPECT_EQ(findCrOrLf("abc\ndef\r"), 3u);   // a bare LF before any CR
+  EXPECT_EQ(findCrOrLf("ab\rc\nd"), 2u);      // a bare CR before the LF
+  EXPECT_EQ(findCrOrLf("\n"), 0u);
+  EXPECT_EQ(findCrOrLf("abc\r"), 3u);         // CR with no LF after it
+  EXPECT_EQ(findCrOrLf("abc"), std::string_view::npos);
+  EXPECT_EQ(findCrOrLf(""), std::string_view::npos);
+  std::string nul("a\0b\r", 4);              // NUL is ordinary data
+  EXPECT_EQ(findCrOrLf(nul), 3u);
+}
+
 TEST(LogEscape, ControlBytesAndLengthCap) {
   EXPECT_EQ(log::escape("a\r\nb\\"), "a\\x0d\\x0ab\\x5c");
   EXPECT_EQ(log::escape(std::string(300, 'x'), 4), "xxxx...");

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "util/strings.h"
+
 namespace tern::smtp {
 
 DataReader::DataReader(uint64_t maxMessageSize, MessageSink sink, BareLineEndingPolicy policy,
@@ -102,7 +104,7 @@ DataReader::Status DataReader::feed(std::string_view& input) {
         }
         break;
       case State::Mid: {
-        size_t n = input.find_first_of("\r\n");
+        size_t n = findCrOrLf(input);
         size_t run = n == std::string_view::npos ? input.size() : n;
         emit(input.substr(0, run));
         input.remove_prefix(run);

@@ -3,6 +3,8 @@
 // of that line dropped; lines over the limit are dropped without being buffered.
 #include "smtp/protocol/line_reader.h"
 
+#include "util/strings.h"
+
 namespace tern::smtp {
 
 void LineReader::reset() {
@@ -20,7 +22,7 @@ LineReader::Status LineReader::feed(std::string_view& input) {
     switch (state_) {
       case State::Normal: {
         // Copy the run of ordinary bytes in one go.
-        size_t n = input.find_first_of("\r\n");
+        size_t n = findCrOrLf(input);
         size_t run = n == std::string_view::npos ? input.size() : n;
         if (line_.size() + run > max_) {
           input.remove_prefix(run);
