@@ -160,13 +160,7 @@ std::chrono::milliseconds Session::currentTimeout() const {
 }
 
 asio::awaitable<bool> Session::readMore(std::chrono::milliseconds timeout) {
-  if (inPos_ == in_.size()) {
-    std::string().swap(in_);  // release the buffer, not only its contents: see the wait below
-    inPos_ = 0;
-  } else if (inPos_ > 64 * 1024) {
-    in_.erase(0, inPos_);
-    inPos_ = 0;
-  }
+  if (in_.empty()) in_.release();  // the storage too, not only its contents: see the wait below
   if (state_ == SessionState::NotAuthenticated) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(preAuthDeadline_ - std::chrono::steady_clock::now());
     timeout = std::max(std::chrono::milliseconds{1}, std::min(left, timeout));
@@ -181,10 +175,9 @@ asio::awaitable<bool> Session::readMore(std::chrono::milliseconds timeout) {
     timeout = std::max(std::chrono::milliseconds{1}, timeout - waited);
   }
   if (!ec) {
-    size_t old = in_.size();
-    in_.resize(old + kReadChunk);
-    auto [readEc, n] = co_await stream_->readSome(asio::buffer(in_.data() + old, kReadChunk), timeout);
-    in_.resize(old + n);
+    char* room = in_.prepare(kReadChunk);
+    auto [readEc, n] = co_await stream_->readSome(asio::buffer(room, kReadChunk), timeout);
+    in_.commit(n);
     ec = readEc;
   }
   if (ec) {
@@ -201,10 +194,10 @@ asio::awaitable<bool> Session::readMore(std::chrono::milliseconds timeout) {
 asio::awaitable<std::optional<std::string>> Session::readLine(std::chrono::milliseconds timeout) {
   std::string line;
   for (;;) {
-    std::string_view avail(in_.data() + inPos_, in_.size() - inPos_);
+    std::string_view avail = in_.pending();
     bool tooLong = false;
     bool got = reader_.feedLine(avail, line, tooLong);
-    inPos_ = in_.size() - avail.size();
+    in_.consumeUntil(avail);
     if (tooLong) {
       send("* BYE Line too long\r\n");
       co_await flush();
@@ -394,9 +387,9 @@ asio::awaitable<void> Session::run() {
   send("* OK [CAPABILITY " + capabilities() + "] Tern ready\r\n");
   co_await flush();
   while (!closing_) {
-    std::string_view avail(in_.data() + inPos_, in_.size() - inPos_);
+    std::string_view avail = in_.pending();
     auto ev = reader_.feed(avail);
-    inPos_ = in_.size() - avail.size();
+    in_.consumeUntil(avail);
     switch (ev.status) {
       case CommandReader::Status::NeedMore: {
         // A named result, not `if (!co_await ...)`: g++ 12 miscompiles co_await in some conditions.

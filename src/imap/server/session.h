@@ -15,6 +15,7 @@
 #include "imap/server/context.h"
 #include "imap/server/mailbox_view.h"
 #include "imap/server/sort.h"
+#include "net/input_buffer.h"
 #include "net/runtime.h"
 #include "net/stream.h"
 #include "store/change_hub.h"
@@ -163,8 +164,7 @@ class Session : public std::enable_shared_from_this<Session> {
   uint64_t id_;
   std::string logPrefix_;
   CommandReader reader_;
-  std::string in_;       // bytes read but not yet consumed
-  size_t inPos_ = 0;
+  net::InputBuffer in_;  // bytes read but not yet consumed
   std::string out_;      // responses not yet written
   bool writing_ = false; // a flush is running; others leave their bytes to it (IDLE pusher vs. main)
   std::string tagged_;   // the tagged completion, sent after the untagged updates of the refresh

@@ -62,17 +62,9 @@ asio::awaitable<bool> Session::flush() {
 }
 
 asio::awaitable<bool> Session::readMore(std::chrono::milliseconds timeout) {
-  if (inPos_ == in_.size()) {
-    in_.clear();
-    inPos_ = 0;
-  } else if (inPos_ > 64 * 1024) {
-    in_.erase(0, inPos_);
-    inPos_ = 0;
-  }
-  size_t old = in_.size();
-  in_.resize(old + kReadChunk);
-  auto [ec, n] = co_await stream_->readSome(asio::buffer(in_.data() + old, kReadChunk), timeout);
-  in_.resize(old + n);
+  char* room = in_.prepare(kReadChunk);
+  auto [ec, n] = co_await stream_->readSome(asio::buffer(room, kReadChunk), timeout);
+  in_.commit(n);
   if (ec) {
     if (ec == asio::error::timed_out) {
       reply(replies::timeout(ctx_->settings.hostname));
@@ -95,7 +87,7 @@ asio::awaitable<std::optional<std::string>> Session::readLine() {
   for (;;) {
     std::string_view avail = pending();
     auto status = lineReader_.feed(avail);
-    inPos_ = in_.size() - avail.size();
+    in_.consumeUntil(avail);
     if (status == LineReader::Status::Line) co_return lineReader_.line();
     if (status != LineReader::Status::NeedMore) co_return std::nullopt;
     const bool flowing = co_await readMore(timeLeft(deadline));
@@ -141,7 +133,7 @@ asio::awaitable<void> Session::run() {
     }
     std::string_view avail = pending();
     auto status = lineReader_.feed(avail);
-    inPos_ = in_.size() - avail.size();
+    in_.consumeUntil(avail);
     if (status == LineReader::Status::NeedMore) {
       // Pipelining (RFC 2920): replies are sent when the client's input is exhausted.
       const bool flowing = co_await flush();

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "net/input_buffer.h"
 #include "net/runtime.h"
 #include "net/stream.h"
 #include "smtp/protocol/command.h"
@@ -58,7 +59,7 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<bool> readMore(std::chrono::milliseconds timeout);
   // Time until `deadline` (at least 1 ms, so an expired deadline still times out through readMore).
   std::chrono::milliseconds timeLeft(std::chrono::steady_clock::time_point deadline) const;
-  std::string_view pending() const { return std::string_view(in_).substr(inPos_); }
+  std::string_view pending() const { return in_.pending(); }
   // Reads one raw line (AUTH exchange); nullopt when the connection ended or the line was bad.
   asio::awaitable<std::optional<std::string>> readLine();
 
@@ -100,8 +101,7 @@ class Session : public std::enable_shared_from_this<Session> {
   uint64_t id_;
   std::string logPrefix_;
   LineReader lineReader_;
-  std::string in_;
-  size_t inPos_ = 0;
+  net::InputBuffer in_;
   std::string out_;
   bool closing_ = false;  // the loop ends after the current command
   bool broken_ = false;   // a write failed: nothing more can be sent

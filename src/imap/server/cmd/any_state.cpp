@@ -49,7 +49,6 @@ asio::awaitable<void> Session::cmdStartTls(const std::string& tag) {
   if (!flowing) co_return;
   // Anything the client pipelined after STARTTLS arrived in plaintext: throw it away (RFC 9051 6.2.1).
   in_.clear();
-  inPos_ = 0;
   reader_.reset();
   auto ec = co_await stream_->startTls(std::chrono::seconds(30));
   if (ec) {

@@ -47,7 +47,7 @@ asio::awaitable<void> Session::cmdData() {
   for (;;) {
     std::string_view avail = pending();
     status = reader.feed(avail);
-    inPos_ = in_.size() - avail.size();
+    in_.consumeUntil(avail);
     if (status != DataReader::Status::NeedMore) break;
     const bool more = co_await readMore(timeout);
     if (!more) co_return;
@@ -78,7 +78,7 @@ asio::awaitable<void> Session::cmdBdat(const Bdat& c, bool refused) {
   for (;;) {
     std::string_view avail = pending();
     status = reader.feed(avail);
-    inPos_ = in_.size() - avail.size();
+    in_.consumeUntil(avail);
     if (status != BdatReader::Status::NeedMore) break;
     const bool more = co_await readMore(timeout);
     if (!more) co_return;

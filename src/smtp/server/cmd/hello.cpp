@@ -35,7 +35,6 @@ asio::awaitable<void> Session::cmdStartTls() {
   if (!flowing) co_return;
   // Anything pipelined after STARTTLS was sent in plaintext and is thrown away (CVE-2011-0411).
   in_.clear();
-  inPos_ = 0;
   lineReader_.reset();
   auto ec = co_await stream_->startTls(std::chrono::duration_cast<std::chrono::milliseconds>(
       ctx_->settings.tlsHandshakeTimeout));
