@@ -44,14 +44,16 @@ std::string escape(std::string_view bytes, size_t maxLen) {
   return out;
 }
 
-Line::Line(Level level, std::string_view component) : on_(enabled(level)) {
-  if (on_) out_ << levelName(level) << ' ' << component << ": ";
+Line::Line(Level level, std::string_view component) {
+  if (!enabled(level)) return;
+  out_.emplace();
+  *out_ << levelName(level) << ' ' << component << ": ";
 }
 
 Line::~Line() {
-  if (!on_) return;
-  out_ << '\n';
-  const std::string s = out_.str();
+  if (!out_) return;
+  *out_ << '\n';
+  const std::string s = out_->str();
   const char* p = s.data();
   size_t left = s.size();
   while (left > 0) {

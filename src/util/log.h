@@ -3,6 +3,7 @@
 // Never log passwords or message bodies.
 #pragma once
 
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -27,13 +28,13 @@ class Line {
   Line& operator=(const Line&) = delete;
   template <class T>
   Line& operator<<(const T& v) {
-    if (on_) out_ << v;
+    if (out_) *out_ << v;
     return *this;
   }
 
  private:
-  bool on_;
-  std::ostringstream out_;
+  // Built only for a line that is written: a disabled line costs no stream (and no locale copy).
+  std::optional<std::ostringstream> out_;
 };
 
 inline Line debug(std::string_view c) { return Line(Level::Debug, c); }
