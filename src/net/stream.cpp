@@ -91,6 +91,9 @@ Stream::Stream(asio::ip::tcp::socket socket, std::shared_ptr<asio::ssl::context>
   }
   auto local = socket_.local_endpoint(ec);
   if (!ec) localPort_ = local.port();
+  // Plaintext reads and writes are tried directly first (see readSome/write), which needs calls
+  // that return would_block instead of waiting.
+  socket_.non_blocking(true, ec);
 }
 
 Stream::~Stream() {
@@ -170,7 +173,26 @@ asio::awaitable<std::pair<std::error_code, size_t>> Stream::readSome(asio::mutab
     if (n > 0) co_return std::pair<std::error_code, size_t>{std::error_code{}, n};
     co_return std::pair<std::error_code, size_t>{ec, 0};
   } else {
-    std::tie(ec, n, timedOut) = co_await raceTimer(socket_.async_read_some(buffer, deferred), readTimer_, timeout);
+    // Read directly; wait for readability only when nothing is there. Bytes already waiting (a
+    // pipelined command, the rest of a message) are then taken without a timer armed and cancelled
+    // and two handlers through the scheduler; and unlike async_read_some, the wait is not preceded
+    // by a second failing read.
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      n = socket_.receive(buffer, 0, ec);
+      if (ec != asio::error::would_block && ec != asio::error::try_again) break;
+      n = 0;
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        timedOut = true;
+        break;
+      }
+      std::tie(ec, timedOut) =
+          co_await raceTimerNoBytes(socket_.async_wait(asio::socket_base::wait_read, deferred), readTimer_, left);
+      if (ec || timedOut) break;
+    }
+    if (!ec && !timedOut && n == 0) ec = asio::error::eof;
   }
   // Bytes that arrived as the timer fired are still data, never dropped.
   if (n > 0) co_return std::pair<std::error_code, size_t>{std::error_code{}, n};
@@ -200,7 +222,14 @@ asio::awaitable<std::error_code> Stream::write(std::string_view data) {
     if (!ec && n == data.size()) co_return std::error_code{};
     co_return ec ? ec : asio::error::broken_pipe;
   } else {
-    std::tie(ec, n, timedOut) = co_await raceTimer(asio::async_write(socket_, buf, deferred), writeTimer_, writeTimeout_);
+    // A reply almost always fits the socket's send buffer: one send, no timer, no suspension.
+    n = socket_.send(buf, 0, ec);
+    if (!ec && n == data.size()) co_return std::error_code{};
+    if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return normalise(ec);
+    const size_t first = ec ? 0 : n;
+    std::tie(ec, n, timedOut) =
+        co_await raceTimer(asio::async_write(socket_, buf + first, deferred), writeTimer_, writeTimeout_);
+    n += first;
   }
   if (n == data.size()) co_return std::error_code{};
   if (timedOut) co_return asio::error::timed_out;
