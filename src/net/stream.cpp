@@ -6,19 +6,12 @@
 #include <csignal>
 #include <mutex>
 
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/experimental/deferred.hpp>
-#include <asio/experimental/parallel_group.hpp>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 namespace tern::net {
 namespace {
-
-using asio::experimental::deferred;
-using asio::experimental::make_parallel_group;
-using asio::experimental::wait_for_one;
 
 constexpr auto kShutdownTimeout = std::chrono::seconds(1);
 
@@ -34,29 +27,6 @@ std::string displayAddress(const asio::ip::address& a) {
 std::error_code normalise(std::error_code ec) {
   if (ec == asio::ssl::error::stream_truncated) return asio::error::eof;
   return ec;
-}
-
-// Runs `op` against a timer; the operation is cancelled when the timer fires first. Returns the
-// operation's (error, bytes) and whether the timer won.
-template <class Op>
-asio::awaitable<std::tuple<std::error_code, size_t, bool>> raceTimer(Op op, asio::steady_timer& timer,
-                                                                     std::chrono::milliseconds timeout) {
-  timer.expires_after(timeout);
-  auto [order, ec, n, timerEc] =
-      co_await make_parallel_group(std::move(op), timer.async_wait(deferred)).async_wait(wait_for_one(), asio::use_awaitable);
-  (void)timerEc;
-  co_return std::tuple<std::error_code, size_t, bool>{ec, n, order[0] == 1};
-}
-
-// Same, for operations that complete with an error code only (handshake, shutdown).
-template <class Op>
-asio::awaitable<std::pair<std::error_code, bool>> raceTimerNoBytes(Op op, asio::steady_timer& timer,
-                                                                   std::chrono::milliseconds timeout) {
-  timer.expires_after(timeout);
-  auto [order, ec, timerEc] =
-      co_await make_parallel_group(std::move(op), timer.async_wait(deferred)).async_wait(wait_for_one(), asio::use_awaitable);
-  (void)timerEc;
-  co_return std::pair<std::error_code, bool>{ec, order[0] == 1};
 }
 
 // The error of a failed OpenSSL call that is not a WANT_READ/WANT_WRITE.
@@ -81,8 +51,8 @@ std::error_code sslFailure(int sslError) {
 Stream::Stream(asio::ip::tcp::socket socket, std::shared_ptr<asio::ssl::context> tls)
     : socket_(std::move(socket)),
       tlsContext_(std::move(tls)),
-      readTimer_(socket_.get_executor()),
-      writeTimer_(socket_.get_executor()) {
+      readWait_(socket_.get_executor()),
+      writeWait_(socket_.get_executor()) {
   std::error_code ec;
   auto remote = socket_.remote_endpoint(ec);
   if (!ec) {
@@ -126,7 +96,7 @@ std::error_code Stream::newSsl(bool server) {
 // wait for that (racing `timer`, which fires at `deadline`) and call it again. A read and a write may
 // run at once on one connection (IDLE): OpenSSL allows interleaved calls from one thread.
 asio::awaitable<std::pair<std::error_code, size_t>> Stream::sslRun(SslOp op, void* data, size_t size,
-                                                                   asio::steady_timer& timer,
+                                                                   DeadlineWait& waiter,
                                                                    std::chrono::steady_clock::time_point deadline) {
   using Result = std::pair<std::error_code, size_t>;
   for (;;) {
@@ -152,9 +122,7 @@ asio::awaitable<std::pair<std::error_code, size_t>> Stream::sslRun(SslOp op, voi
       wait = asio::socket_base::wait_write;
     else
       co_return Result{sslFailure(err), 0};
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) co_return Result{asio::error::timed_out, 0};
-    auto [ec, timedOut] = co_await raceTimerNoBytes(socket_.async_wait(wait, deferred), timer, left);
+    auto [ec, timedOut] = co_await waiter.wait(socket_, wait, deadline);
     if (timedOut) co_return Result{asio::error::timed_out, 0};
     if (ec) co_return Result{ec, 0};
   }
@@ -169,7 +137,7 @@ asio::awaitable<std::pair<std::error_code, size_t>> Stream::readSome(asio::mutab
   bool timedOut = false;
   if (ssl_ && handshakeDone_) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    std::tie(ec, n) = co_await sslRun(SslOp::Read, buffer.data(), buffer.size(), readTimer_, deadline);
+    std::tie(ec, n) = co_await sslRun(SslOp::Read, buffer.data(), buffer.size(), readWait_, deadline);
     if (n > 0) co_return std::pair<std::error_code, size_t>{std::error_code{}, n};
     co_return std::pair<std::error_code, size_t>{ec, 0};
   } else {
@@ -182,14 +150,7 @@ asio::awaitable<std::pair<std::error_code, size_t>> Stream::readSome(asio::mutab
       n = socket_.receive(buffer, 0, ec);
       if (ec != asio::error::would_block && ec != asio::error::try_again) break;
       n = 0;
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) {
-        timedOut = true;
-        break;
-      }
-      std::tie(ec, timedOut) =
-          co_await raceTimerNoBytes(socket_.async_wait(asio::socket_base::wait_read, deferred), readTimer_, left);
+      std::tie(ec, timedOut) = co_await readWait_.wait(socket_, asio::socket_base::wait_read, deadline);
       if (ec || timedOut) break;
     }
     if (!ec && !timedOut && n == 0) ec = asio::error::eof;
@@ -203,8 +164,8 @@ asio::awaitable<std::pair<std::error_code, size_t>> Stream::readSome(asio::mutab
 asio::awaitable<std::error_code> Stream::waitReadable(std::chrono::milliseconds timeout) {
   if (closed_) co_return asio::error::bad_descriptor;
   if (ssl_ && handshakeDone_ && SSL_has_pending(ssl_)) co_return std::error_code{};
-  auto [ec, timedOut] =
-      co_await raceTimerNoBytes(socket_.async_wait(asio::socket_base::wait_read, deferred), readTimer_, timeout);
+  auto [ec, timedOut] = co_await readWait_.wait(socket_, asio::socket_base::wait_read,
+                                                std::chrono::steady_clock::now() + timeout);
   if (timedOut) co_return asio::error::timed_out;
   co_return ec;
 }
@@ -212,28 +173,27 @@ asio::awaitable<std::error_code> Stream::waitReadable(std::chrono::milliseconds 
 asio::awaitable<std::error_code> Stream::write(std::string_view data) {
   if (closed_) co_return asio::error::bad_descriptor;
   if (data.empty()) co_return std::error_code{};
-  std::error_code ec;
-  size_t n = 0;
-  bool timedOut = false;
-  auto buf = asio::buffer(data.data(), data.size());
+  const auto deadline = std::chrono::steady_clock::now() + writeTimeout_;
   if (ssl_ && handshakeDone_) {
-    const auto deadline = std::chrono::steady_clock::now() + writeTimeout_;
-    std::tie(ec, n) = co_await sslRun(SslOp::Write, const_cast<char*>(data.data()), data.size(), writeTimer_, deadline);
+    auto [ec, n] = co_await sslRun(SslOp::Write, const_cast<char*>(data.data()), data.size(), writeWait_, deadline);
     if (!ec && n == data.size()) co_return std::error_code{};
     co_return ec ? ec : asio::error::broken_pipe;
-  } else {
-    // A reply almost always fits the socket's send buffer: one send, no timer, no suspension.
-    n = socket_.send(buf, 0, ec);
-    if (!ec && n == data.size()) co_return std::error_code{};
-    if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return normalise(ec);
-    const size_t first = ec ? 0 : n;
-    std::tie(ec, n, timedOut) =
-        co_await raceTimer(asio::async_write(socket_, buf + first, deferred), writeTimer_, writeTimeout_);
-    n += first;
   }
-  if (n == data.size()) co_return std::error_code{};
-  if (timedOut) co_return asio::error::timed_out;
-  co_return normalise(ec ? ec : asio::error::broken_pipe);
+  // A reply almost always fits the socket's send buffer: one send, no timer, no suspension. Only a
+  // peer that does not read makes it wait, bounded by the write timeout.
+  for (;;) {
+    std::error_code ec;
+    const size_t n = socket_.send(asio::buffer(data.data(), data.size()), 0, ec);
+    if (!ec) {
+      data.remove_prefix(n);
+      if (data.empty()) co_return std::error_code{};
+      continue;
+    }
+    if (ec != asio::error::would_block && ec != asio::error::try_again) co_return normalise(ec);
+    auto [waitEc, timedOut] = co_await writeWait_.wait(socket_, asio::socket_base::wait_write, deadline);
+    if (timedOut) co_return asio::error::timed_out;
+    if (waitEc) co_return normalise(waitEc);
+  }
 }
 
 asio::awaitable<std::error_code> Stream::startTls(std::chrono::milliseconds timeout) {
@@ -241,8 +201,8 @@ asio::awaitable<std::error_code> Stream::startTls(std::chrono::milliseconds time
   if (ssl_) co_return asio::error::already_started;
   if (closed_) co_return asio::error::bad_descriptor;
   if (auto ec = newSsl(true)) co_return ec;
-  asio::steady_timer timer(socket_.get_executor());
-  auto [ec, n] = co_await sslRun(SslOp::Handshake, nullptr, 0, timer, std::chrono::steady_clock::now() + timeout);
+  DeadlineWait waiter(socket_.get_executor());
+  auto [ec, n] = co_await sslRun(SslOp::Handshake, nullptr, 0, waiter, std::chrono::steady_clock::now() + timeout);
   (void)n;
   if (ec) co_return ec;
   handshakeDone_ = true;
@@ -272,8 +232,8 @@ asio::awaitable<std::error_code> Stream::startTlsClient(std::string_view serverN
   }
   // Without VERIFY_PEER OpenSSL still checks chain and name and records the result, which is read below.
   SSL_set_verify(ssl, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
-  asio::steady_timer timer(socket_.get_executor());
-  auto [ec, n] = co_await sslRun(SslOp::Handshake, nullptr, 0, timer, std::chrono::steady_clock::now() + timeout);
+  DeadlineWait waiter(socket_.get_executor());
+  auto [ec, n] = co_await sslRun(SslOp::Handshake, nullptr, 0, waiter, std::chrono::steady_clock::now() + timeout);
   (void)n;
   if (ec) co_return ec;
   handshakeDone_ = true;
@@ -287,17 +247,17 @@ asio::awaitable<void> Stream::close() {
   closed_ = true;
   if (ssl_ && handshakeDone_) {
     // close_notify, and a short wait for the peer's: a peer that never answers costs one second.
-    asio::steady_timer timer(socket_.get_executor());
+    DeadlineWait waiter(socket_.get_executor());
     auto [ec, n] =
-        co_await sslRun(SslOp::Shutdown, nullptr, 0, timer, std::chrono::steady_clock::now() + kShutdownTimeout);
+        co_await sslRun(SslOp::Shutdown, nullptr, 0, waiter, std::chrono::steady_clock::now() + kShutdownTimeout);
     (void)ec;
     (void)n;
   }
   std::error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
-  readTimer_.cancel();
-  writeTimer_.cancel();
+  readWait_.cancel();
+  writeWait_.cancel();
 }
 
 std::string Stream::tlsVersion() const {

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <system_error>
 
+#include "net/deadline_wait.h"
+
 namespace tern::net {
 
 class Stream {
@@ -60,7 +62,7 @@ class Stream {
   // SSL_MODE_RELEASE_BUFFERS an idle TLS connection keeps no record buffers either.
   enum class SslOp { Read, Write, Handshake, Shutdown };
   asio::awaitable<std::pair<std::error_code, size_t>> sslRun(SslOp op, void* data, size_t size,
-                                                             asio::steady_timer& timer,
+                                                             DeadlineWait& waiter,
                                                              std::chrono::steady_clock::time_point deadline);
   std::error_code newSsl(bool server);
 
@@ -71,9 +73,9 @@ class Stream {
   std::string remoteAddress_;
   uint16_t remotePort_ = 0;
   uint16_t localPort_ = 0;
-  // One timer per direction, because a read and a write may be outstanding together.
-  asio::steady_timer readTimer_;
-  asio::steady_timer writeTimer_;
+  // One per direction, because a read and a write may be outstanding together.
+  DeadlineWait readWait_;
+  DeadlineWait writeWait_;
   std::chrono::milliseconds writeTimeout_{std::chrono::minutes(5)};
   bool closed_ = false;
   bool peerVerified_ = false;

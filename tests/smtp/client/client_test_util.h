@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -37,20 +38,28 @@ asio::awaitable<void> storeResult(asio::awaitable<T> aw, std::optional<T>* out) 
   out->emplace(co_await std::move(aw));
 }
 
+// Runs `io` until `fut` is ready, not until it runs out of work: a connection's idle deadline timer
+// (net::DeadlineWait) stays set between waits and would hold run() until it fires.
+template <class F>
+void runUntilReady(asio::io_context& io, F& fut) {
+  io.restart();
+  while (fut.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+    if (io.run_one() == 0) break;  // no work left: the future is set or never will be (get() says)
+  }
+}
+
 // Runs one awaitable on `io` to completion and returns its value (T need not be default-constructible).
 template <class T>
 T run(asio::io_context& io, asio::awaitable<T> aw) {
   std::optional<T> out;
   auto fut = asio::co_spawn(io, storeResult(std::move(aw), &out), asio::use_future);
-  io.restart();
-  io.run();
+  runUntilReady(io, fut);
   fut.get();
   return std::move(*out);
 }
 inline void run(asio::io_context& io, asio::awaitable<void> aw) {
   auto fut = asio::co_spawn(io, std::move(aw), asio::use_future);
-  io.restart();
-  io.run();
+  runUntilReady(io, fut);
   fut.get();
 }
 
