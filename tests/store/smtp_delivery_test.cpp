@@ -43,10 +43,24 @@ TEST_F(DeliveryTest, DeliversToEveryInboxInOneCommitAndNotifies) {
     EXPECT_EQ(st->uidNext, 2u);
     EXPECT_EQ(st->highestModSeq, (*msgs)[0].modSeq);
   }
-  // A second delivery gets the next UID.
-  auto again = store_->deliver({alice_}, m);
+  // A second delivery gets the next UID; its flags count in the mailbox's counters.
+  NewMessage flagged = newMessage(100);
+  flagged.flags.system = kSeen | kDeleted;
+  auto again = store_->deliver({alice_}, flagged);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ((*again)[0].uid, 2u);
+  auto st = store_->status(alice_, inbox_);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->messages, 2u);
+  EXPECT_EQ(st->unseen, 1u);
+  EXPECT_EQ(st->deleted, 1u);
+  EXPECT_EQ(st->size, 1334u);
+  EXPECT_EQ(st->uidNext, 3u);
+  auto msgs = store_->listMessages(alice_, inbox_);
+  ASSERT_TRUE(msgs.ok());
+  ASSERT_EQ(msgs->size(), 2u);
+  EXPECT_GT((*msgs)[1].modSeq, (*msgs)[0].modSeq);
+  EXPECT_EQ(st->highestModSeq, (*msgs)[1].modSeq);
 }
 
 TEST_F(DeliveryTest, VanishedAccountIsReportedOthersStillDelivered) {

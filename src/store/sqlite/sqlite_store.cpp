@@ -298,6 +298,24 @@ Result<Uid> allocUids(Db& db, MailboxId mailbox, uint32_t n) {
   return static_cast<Uid>(next - n);
 }
 
+// Delivery's whole mailbox update in one statement (it runs for every message received): a UID, the
+// HIGHESTMODSEQ and the STATUS counters of the account's INBOX. The mailbox and UID, or nullopt when
+// the account has no INBOX (removed meanwhile).
+Result<std::optional<std::pair<MailboxId, Uid>>> addToInbox(Db& db, AccountId account, ModSeq modseq,
+                                                             uint32_t systemFlags, uint64_t size) {
+  TERN_ASSIGN(st, db.prepare("UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = max(highestmodseq, ?), "
+                             "messages = messages + 1, unseen = unseen + ?, deleted = deleted + ?, size = size + ? "
+                             "WHERE account_id = ? AND name = 'INBOX' RETURNING id, uidnext"));
+  st.bind(1, static_cast<int64_t>(modseq)).bind(2, (systemFlags & kSeen) ? 0 : 1);
+  st.bind(3, (systemFlags & kDeleted) ? 1 : 0).bind(4, static_cast<int64_t>(size)).bind(5, account);
+  TERN_ASSIGN(row, st.step());
+  if (!row) return std::optional<std::pair<MailboxId, Uid>>();
+  const MailboxId id = st.i64(0);
+  const int64_t next = st.i64(1);
+  if (next > static_cast<int64_t>(UINT32_MAX)) return fail(Errc::OverQuota, "UID space exhausted");
+  return std::optional<std::pair<MailboxId, Uid>>(std::pair<MailboxId, Uid>{id, static_cast<Uid>(next - 1)});
+}
+
 // A UIDVALIDITY never handed out before in this database: the current time, or one more than the
 // last value if the clock has not moved (or went back).
 Result<uint32_t> newUidValidity(Db& db) {
@@ -1641,31 +1659,33 @@ Result<std::vector<DeliveryResult>> deliverIn(WriteCtx& ctx, const std::vector<A
   for (AccountId account : unique) {
     DeliveryResult r;
     r.account = account;
-    TERN_ASSIGN(inbox, mailboxByName(ctx.db, account, "INBOX"));
-    if (!inbox) {  // the account was removed after RCPT
+    Flags flags = message.flags;
+    flags.system &= kSystemFlagMask;
+    auto modseq = allocModSeq(ctx.db, account, 1);
+    if (!modseq && modseq.error().code == Errc::NotFound) {  // the account was removed after RCPT
       out.push_back(r);
       continue;
     }
-    TERN_ASSIGN(modseq, allocModSeq(ctx.db, account, 1));
-    TERN_ASSIGN(uid, allocUids(ctx.db, inbox->id, 1));
-    Flags flags = message.flags;
-    flags.system &= kSystemFlagMask;
-    TERN_ASSIGN(kws, canonicalKeywords(ctx.db, inbox->id, flags.keywords));
+    TERN_TRY(modseq);
+    TERN_ASSIGN(inbox, addToInbox(ctx.db, account, *modseq, flags.system, message.size));
+    if (!inbox) {
+      out.push_back(r);
+      continue;
+    }
+    const auto [mailbox, uid] = *inbox;
+    TERN_ASSIGN(kws, canonicalKeywords(ctx.db, mailbox, flags.keywords));
     flags.keywords = std::move(kws);
     if (!blobStored) TERN_TRY(insertInlineBlob(ctx.db, message.blobId, message.inlineBytes));
     blobStored = true;
-    TERN_TRY(insertMessage(ctx.db, inbox->id, uid, modseq, flags, message.internalDate, now, message.size,
+    TERN_TRY(insertMessage(ctx.db, mailbox, uid, *modseq, flags, message.internalDate, now, message.size,
                            message.blobId));
     if (!message.structure.empty() && !structureStored) {
       TERN_TRY(insertStructure(ctx.db, message.blobId, message.structure));
       structureStored = true;
     }
-    TERN_TRY(setHighestModSeq(ctx.db, inbox->id, modseq));
-    TERN_TRY(adjustCounters(ctx.db, inbox->id, 1, (flags.system & kSeen) ? 0 : 1,
-                            (flags.system & kDeleted) ? 1 : 0, static_cast<int64_t>(message.size)));
-    ctx.touched.insert(inbox->id);
+    ctx.touched.insert(mailbox);
     r.delivered = true;
-    r.mailbox = inbox->id;
+    r.mailbox = mailbox;
     r.uid = uid;
     out.push_back(r);
   }
