@@ -30,21 +30,6 @@ Unexpected<Error> sysFail(const char* what, const std::string& path, int err) {
   return fail(code, std::string(what) + " " + path + ": " + std::strerror(err));
 }
 
-Result<std::string> sha256Hex(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr) != 1 || len != 32) {
-    return fail(Errc::Internal, "EVP_Digest(sha256) failed");
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex(64, '0');
-  for (unsigned i = 0; i < 32; ++i) {
-    hex[2 * i] = kHex[digest[i] >> 4];
-    hex[2 * i + 1] = kHex[digest[i] & 0xf];
-  }
-  return hex;
-}
-
 Result<void> fsyncPath(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return sysFail("open dir", path, errno);
@@ -92,6 +77,24 @@ std::atomic<uint64_t> tempCounter{0};
 
 }  // namespace
 
+Result<std::string> blobIdOf(std::string_view bytes) {
+  // Fetched once: EVP_sha256() in every call makes OpenSSL 3 look the algorithm up again, under a
+  // lock, for every message received.
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (sha256 == nullptr || EVP_Digest(bytes.data(), bytes.size(), digest, &len, sha256, nullptr) != 1 || len != 32) {
+    return fail(Errc::Internal, "EVP_Digest(sha256) failed");
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex(64, '0');
+  for (unsigned i = 0; i < 32; ++i) {
+    hex[2 * i] = kHex[digest[i] >> 4];
+    hex[2 * i + 1] = kHex[digest[i] & 0xf];
+  }
+  return hex;
+}
+
 BlobStore::BlobStore(std::string directory) : dir_(std::move(directory)) {
   while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
 }
@@ -108,7 +111,7 @@ std::string BlobStore::pathFor(std::string_view blobId) const {
 }
 
 Result<std::string> BlobStore::put(std::string_view bytes) {
-  auto id = sha256Hex(bytes);
+  auto id = blobIdOf(bytes);
   if (!id) return Unexpected<Error>{id.error()};
   const std::string finalPath = pathFor(*id);
   struct stat st{};
@@ -160,7 +163,7 @@ Result<std::string> BlobStore::put(std::string_view bytes) {
 
 Result<StagedBlob> BlobStore::stage(std::string_view bytes) {
   if (inline_ && bytes.size() <= inlineLimit_) {
-    auto id = sha256Hex(bytes);
+    auto id = blobIdOf(bytes);
     if (!id) return Unexpected<Error>{id.error()};
     return StagedBlob{std::move(*id), bytes};
   }

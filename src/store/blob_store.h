@@ -40,6 +40,9 @@ struct StagedBlob {
   std::optional<std::string_view> inlineBytes;  // set: store with the row; unset: already a durable file
 };
 
+// A blob's id: the hex SHA-256 of its bytes.
+Result<std::string> blobIdOf(std::string_view bytes);
+
 class BlobStore {
  public:
   explicit BlobStore(std::string directory);

@@ -1,7 +1,6 @@
 // SqliteStore::check: verifies the invariants the rest of the store relies on after a crash or a
 // manual edit, and repairs the ones that have one safe answer. Input is our own data directory
 // (trusted but possibly damaged): blob ids are checked to be 64 hex digits before becoming paths.
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <map>
@@ -31,19 +30,6 @@ bool isBlobId(const std::string& id) {
   return id.size() == 64 && std::all_of(id.begin(), id.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
          });
-}
-
-std::string sha256Hex(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr) != 1) return {};
-  static const char* const kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 15];
-  }
-  return out;
 }
 
 struct MailboxRow {
@@ -127,7 +113,7 @@ Result<SqliteStore::CheckReport> SqliteStore::check(bool repair) {
         auto blob = blobs_.open(blobId);
         if (!blob) {
           problem(who + ": blob " + blobId + " cannot be read");
-        } else if (sha256Hex((*blob)->bytes()) != blobId) {
+        } else if (auto actual = blobIdOf((*blob)->bytes()); !actual || *actual != blobId) {
           problem(who + ": blob " + blobId + " does not match its SHA-256");
         } else {
           it->second = true;
