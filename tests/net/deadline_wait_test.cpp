@@ -60,30 +60,29 @@ void drain(Pair& p) {
   }
 }
 
-TEST(DeadlineWait, ReadyBeforeTheDeadline) {
+// A connected pair and a DeadlineWait for the server side, fresh for each test.
+class DeadlineWaitTest : public ::testing::Test {
+ protected:
   asio::io_context io;
-  Pair p(io);
-  DeadlineWait w(io.get_executor());
+  Pair p{io};
+  DeadlineWait w{io.get_executor()};
+};
+
+TEST_F(DeadlineWaitTest, ReadyBeforeTheDeadline) {
   auto o = waitOnce(io, w, p, 5s, 20ms);
   EXPECT_FALSE(o.timedOut);
   EXPECT_FALSE(o.ec) << o.ec.message();
   EXPECT_LT(o.took, 4s);
 }
 
-TEST(DeadlineWait, TimesOutAtItsDeadline) {
-  asio::io_context io;
-  Pair p(io);
-  DeadlineWait w(io.get_executor());
+TEST_F(DeadlineWaitTest, TimesOutAtItsDeadline) {
   auto o = waitOnce(io, w, p, 100ms);
   EXPECT_TRUE(o.timedOut);
   EXPECT_GE(o.took, 100ms);
   EXPECT_LT(o.took, 3s);
 }
 
-TEST(DeadlineWait, LaterWaitIsNotCutShortByTheTimerOfAnEarlierOne) {
-  asio::io_context io;
-  Pair p(io);
-  DeadlineWait w(io.get_executor());
+TEST_F(DeadlineWaitTest, LaterWaitIsNotCutShortByTheTimerOfAnEarlierOne) {
   // The timer is set for 150 ms and stays set after this wait ends early...
   auto first = waitOnce(io, w, p, 150ms, 10ms);
   ASSERT_FALSE(first.timedOut);
@@ -98,10 +97,7 @@ TEST(DeadlineWait, LaterWaitIsNotCutShortByTheTimerOfAnEarlierOne) {
   EXPECT_FALSE(third.ec);
 }
 
-TEST(DeadlineWait, EarlierDeadlineMovesTheTimer) {
-  asio::io_context io;
-  Pair p(io);
-  DeadlineWait w(io.get_executor());
+TEST_F(DeadlineWaitTest, EarlierDeadlineMovesTheTimer) {
   auto first = waitOnce(io, w, p, 30s, 10ms);  // the timer is now set 30 s ahead
   ASSERT_FALSE(first.timedOut);
   drain(p);
@@ -110,10 +106,7 @@ TEST(DeadlineWait, EarlierDeadlineMovesTheTimer) {
   EXPECT_LT(second.took, 5s);
 }
 
-TEST(DeadlineWait, PastDeadlineAndCancel) {
-  asio::io_context io;
-  Pair p(io);
-  DeadlineWait w(io.get_executor());
+TEST_F(DeadlineWaitTest, PastDeadlineAndCancel) {
   auto past = waitOnce(io, w, p, -1ms);
   EXPECT_TRUE(past.timedOut);
   auto first = waitOnce(io, w, p, 30s, 10ms);
