@@ -218,6 +218,45 @@ TEST_P(StreamTimeoutTest, ReadTimesOutAndStreamStaysUsable) {
 INSTANTIATE_TEST_SUITE_P(PlainAndTls, StreamTimeoutTest, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "Tls" : "Plain"; });
 
+// A peer that stops reading: the session's write gives up with timed_out after the write timeout
+// (once the socket buffers are full) instead of pinning the session. Plain and TLS.
+TEST_P(StreamTimeoutTest, WriteToAPeerThatDoesNotReadTimesOut) {
+  bool useTls = GetParam();
+  ListenerConfig cfg;
+  cfg.implicitTls = useTls;
+  std::promise<std::pair<std::error_code, std::chrono::milliseconds>> result;
+  uint16_t port = listen(
+      [&](std::shared_ptr<Stream> s) -> asio::awaitable<void> {
+        s->setWriteTimeout(300ms);
+        const std::string big(64u << 20, 'x');  // far more than loopback socket buffers hold
+        auto start = std::chrono::steady_clock::now();
+        auto ec = co_await s->write(big);
+        result.set_value({ec, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::steady_clock::now() - start)});
+      },
+      cfg);
+  ASSERT_NE(port, 0);
+  auto out = runClient(client_, [&]() -> asio::awaitable<std::string> {
+    auto ctx = testing::clientTlsContext();
+    asio::ssl::stream<tcp::socket> tls(client_, ctx);
+    if (auto ec = co_await connect(tls.next_layer(), port)) co_return "connect: " + ec.message();
+    if (useTls) {
+      auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::client, kTuple);
+      if (hec) co_return "handshake: " + hec.message();
+    }
+    asio::steady_timer idle(client_, 3s);  // connected, never reading
+    co_await idle.async_wait(kTuple);
+    co_return "held";
+  }(), 10s);
+  EXPECT_EQ(out, std::optional<std::string>("held"));
+  auto f = result.get_future();
+  auto r = testing::waitFor(f);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->first, asio::error::timed_out) << r->first.message();
+  EXPECT_GE(r->second.count(), 290);
+  EXPECT_LT(r->second.count(), 2900);
+}
+
 // IDLE-style: a read waits on the TLS stream while the same session writes many updates.
 TEST_F(StreamTest, TlsReadAndWriteOutstandingTogether) {
   using namespace asio::experimental::awaitable_operators;
