@@ -173,24 +173,42 @@ TEST_F(StreamTest, V4MappedPeerIsShownAsIpv4) {
 
 // The session reads with a short timeout while the client stays silent: timed_out, and the stream
 // still works afterwards. Plain and TLS.
-class StreamTimeoutTest : public StreamTest, public ::testing::WithParamInterface<bool> {};
+class StreamTimeoutTest : public StreamTest, public ::testing::WithParamInterface<bool> {
+ protected:
+  // What a session-side operation returned, and how long it took.
+  using Timed = std::pair<std::error_code, std::chrono::milliseconds>;
+  static Timed timed(std::error_code ec, std::chrono::steady_clock::time_point start) {
+    return {ec, std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)};
+  }
+  ListenerConfig config() const {
+    ListenerConfig cfg;
+    cfg.implicitTls = GetParam();
+    return cfg;
+  }
+  // The operation ended with timed_out, no sooner than minMs and well before maxMs.
+  static void expectTimedOut(std::promise<Timed>& result, long minMs, long maxMs) {
+    auto f = result.get_future();
+    auto r = testing::waitFor(f);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->first, asio::error::timed_out) << r->first.message();
+    EXPECT_GE(r->second.count(), minMs);
+    EXPECT_LT(r->second.count(), maxMs);
+  }
+};
 
 TEST_P(StreamTimeoutTest, ReadTimesOutAndStreamStaysUsable) {
-  bool useTls = GetParam();
-  ListenerConfig cfg;
-  cfg.implicitTls = useTls;
-  std::promise<std::pair<std::error_code, std::chrono::milliseconds>> result;
+  const bool useTls = GetParam();
+  std::promise<Timed> result;
   uint16_t port = listen(
       [&](std::shared_ptr<Stream> s) -> asio::awaitable<void> {
         char buf[64];
         auto start = std::chrono::steady_clock::now();
         auto [ec, n] = co_await s->readSome(asio::buffer(buf), 200ms);
-        result.set_value({ec, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  std::chrono::steady_clock::now() - start)});
+        result.set_value(timed(ec, start));
         if (co_await s->write("T\r\n")) co_return;
         co_await testing::echoSession(s);
       },
-      cfg);
+      config());
   ASSERT_NE(port, 0);
   auto exchange = [&](auto& s) -> asio::awaitable<std::string> {
     std::string got = co_await readExactly(s, 3);  // "T\r\n" after the timeout
@@ -207,12 +225,7 @@ TEST_P(StreamTimeoutTest, ReadTimesOutAndStreamStaysUsable) {
     co_return co_await exchange(tls);
   }());
   EXPECT_EQ(out, std::optional<std::string>("T\r\nafter\r\n"));
-  auto f = result.get_future();
-  auto r = testing::waitFor(f);
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->first, asio::error::timed_out) << r->first.message();
-  EXPECT_GE(r->second.count(), 190);
-  EXPECT_LT(r->second.count(), 3000);
+  expectTimedOut(result, 190, 3000);
 }
 
 INSTANTIATE_TEST_SUITE_P(PlainAndTls, StreamTimeoutTest, ::testing::Values(false, true),
@@ -221,20 +234,17 @@ INSTANTIATE_TEST_SUITE_P(PlainAndTls, StreamTimeoutTest, ::testing::Values(false
 // A peer that stops reading: the session's write gives up with timed_out after the write timeout
 // (once the socket buffers are full) instead of pinning the session. Plain and TLS.
 TEST_P(StreamTimeoutTest, WriteToAPeerThatDoesNotReadTimesOut) {
-  bool useTls = GetParam();
-  ListenerConfig cfg;
-  cfg.implicitTls = useTls;
-  std::promise<std::pair<std::error_code, std::chrono::milliseconds>> result;
+  const bool useTls = GetParam();
+  std::promise<Timed> result;
   uint16_t port = listen(
       [&](std::shared_ptr<Stream> s) -> asio::awaitable<void> {
         s->setWriteTimeout(300ms);
         const std::string big(64u << 20, 'x');  // far more than loopback socket buffers hold
         auto start = std::chrono::steady_clock::now();
         auto ec = co_await s->write(big);
-        result.set_value({ec, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  std::chrono::steady_clock::now() - start)});
+        result.set_value(timed(ec, start));
       },
-      cfg);
+      config());
   ASSERT_NE(port, 0);
   auto out = runClient(client_, [&]() -> asio::awaitable<std::string> {
     auto ctx = testing::clientTlsContext();
@@ -249,12 +259,7 @@ TEST_P(StreamTimeoutTest, WriteToAPeerThatDoesNotReadTimesOut) {
     co_return "held";
   }(), 10s);
   EXPECT_EQ(out, std::optional<std::string>("held"));
-  auto f = result.get_future();
-  auto r = testing::waitFor(f);
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->first, asio::error::timed_out) << r->first.message();
-  EXPECT_GE(r->second.count(), 290);
-  EXPECT_LT(r->second.count(), 2900);
+  expectTimedOut(result, 290, 2900);
 }
 
 // IDLE-style: a read waits on the TLS stream while the same session writes many updates.
