@@ -93,7 +93,7 @@ std::error_code Stream::newSsl(bool server) {
 }
 
 // One OpenSSL operation to completion: call it, and when it wants the socket readable or writable,
-// wait for that (racing `timer`, which fires at `deadline`) and call it again. A read and a write may
+// wait for that through `waiter`, until `deadline`, and call it again. A read and a write may
 // run at once on one connection (IDLE): OpenSSL allows interleaved calls from one thread.
 asio::awaitable<std::pair<std::error_code, size_t>> Stream::sslRun(SslOp op, void* data, size_t size,
                                                                    DeadlineWait& waiter,
@@ -155,7 +155,6 @@ asio::awaitable<std::pair<std::error_code, size_t>> Stream::readSome(asio::mutab
     }
     if (!ec && !timedOut && n == 0) ec = asio::error::eof;
   }
-  // Bytes that arrived as the timer fired are still data, never dropped.
   if (n > 0) co_return std::pair<std::error_code, size_t>{std::error_code{}, n};
   if (timedOut) co_return std::pair<std::error_code, size_t>{asio::error::timed_out, 0};
   co_return std::pair<std::error_code, size_t>{normalise(ec), n};
