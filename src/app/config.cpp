@@ -279,6 +279,7 @@ tern::Result<Config, std::string> loadConfigFromString(std::string_view text, co
       {"log_level", stringKey(c.logLevel, [](const std::string& v) { return oneOf(v, {"debug", "info", "warn", "error"}); })},
       {"workers", intKey(c.workers, 0, 1024)},
       {"blocking_threads", intKey(c.blockingThreads, 1, 1024)},
+      {"scheduling", stringKey(c.scheduling, [](const std::string& v) { return oneOf(v, {"batch", "inherit"}); })},
       {"bootstrap_demo", boolKey(c.bootstrapDemo)},
   };
   sections["listen"] = {

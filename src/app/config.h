@@ -23,6 +23,8 @@ struct Config {
   std::string logLevel = "info";
   size_t workers = 0;          // 0: one per core
   size_t blockingThreads = 16;
+  // "batch": the server's threads run under SCHED_BATCH (see serve.cpp); "inherit": as started.
+  std::string scheduling = "batch";
   // On first start with an empty directory: create example.test and demo@example.test with a random
   // password, printed once (development only; see bootstrap.h).
   bool bootstrapDemo = false;

@@ -5,11 +5,14 @@
 
 #include <malloc.h>
 #include <pwd.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <asio.hpp>
 #include <asio/experimental/as_tuple.hpp>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -122,6 +125,23 @@ std::shared_ptr<asio::ssl::context> clientTlsContext() {
   return ctx;
 }
 
+// SCHED_BATCH (the default) tells the kernel these threads are throughput work, not interactive:
+// a thread woken by a socket or by the writer does not preempt whatever runs on that core, it takes
+// its turn. Under load a worker then finds several connections ready per wake-up instead of waking
+// for each, and the processes it talks to (a local client, a content filter) are not cut off
+// mid-work. On a quiet machine nothing changes: an idle core runs a woken thread at once. Measured on
+// 2 cores: SMTP +14 % msg/s at -14 % CPU, IMAP throughput and latency unchanged (PERFORMANCE.md).
+// No privilege is needed; a refusal (a container's seccomp policy) is logged and serving goes on.
+// "inherit" leaves the policy the server was started with (systemd's CPUSchedulingPolicy=, chrt).
+void applyScheduling(const std::string& scheduling) {
+  if (scheduling == "inherit") return;
+  sched_param param{};
+  if (::sched_setscheduler(0, SCHED_BATCH, &param) != 0) {
+    const int err = errno;
+    log::warn("serve") << "cannot run under SCHED_BATCH, keeping the inherited policy: " << std::strerror(err);
+  }
+}
+
 }  // namespace
 
 int runServer(const Config& config) {
@@ -133,6 +153,8 @@ int runServer(const Config& config) {
   // few hundred KB cost the writer and workers an madvise and a TLB shootdown of the other core.
   ::mallopt(M_TRIM_THRESHOLD, 8 << 20);
   ::umask(077);  // data files are 0600, directories 0700
+  // Before any thread starts: every thread the server creates inherits the policy.
+  applyScheduling(config.scheduling);
 
   auto opened = store::SqliteStore::open(config.dataDir);
   if (!opened) {

@@ -42,6 +42,7 @@ user = "tern"
 log_level = "warn"
 workers = 4
 blocking_threads = 8
+scheduling = "inherit"
 bootstrap_demo = true
 
 [listen]
@@ -80,6 +81,7 @@ max_bad_commands = 7
   EXPECT_EQ(c->logLevel, "warn");
   EXPECT_EQ(c->workers, 4u);
   EXPECT_EQ(c->blockingThreads, 8u);
+  EXPECT_EQ(c->scheduling, "inherit");
   EXPECT_TRUE(c->bootstrapDemo);
   EXPECT_EQ(c->imap, (std::vector<std::string>{"0.0.0.0:143", "[::]:143"}));
   EXPECT_EQ(c->imaps, (std::vector<std::string>{"127.0.0.1:993"}));
@@ -113,6 +115,7 @@ TEST(ConfigTest, EmptyFileGivesDefaults) {
   EXPECT_EQ(c->hostname, defaults.hostname);
   EXPECT_EQ(c->dataDir, "./var");
   EXPECT_EQ(c->logLevel, "info");
+  EXPECT_EQ(c->scheduling, "batch");
   EXPECT_FALSE(c->bootstrapDemo);
   EXPECT_TRUE(c->imap.empty());
   EXPECT_EQ(c->trustedNetworks, defaults.trustedNetworks);
@@ -180,6 +183,7 @@ TEST(ConfigTest, ErrorsNameFileAndLine) {
       {"negative", "[limits]\nmax_connections = -1\n", 2, "out of range"},
       {"zero failures", "[auth]\nmax_failures_per_ip = 0\n", 2, "out of range"},
       {"bad log level", "[server]\nlog_level = \"verbose\"\n", 2, "expected one of \"debug\""},
+      {"bad scheduling", "[server]\nscheduling = \"fifo\"\n", 2, "expected one of \"batch\""},
       {"bad tls version", "[tls]\nmin_version = \"1.0\"\n", 2, "invalid value \"1.0\""},
       {"empty data dir", "[server]\ndata_dir = \"\"\n", 2, "must not be empty"},
       {"section as value", "[server]\nhostname = \"a\"\n[listen.imap]\nx = 1\n", 3, "expected an array of strings, got a table"},

@@ -1,6 +1,8 @@
 # Hostile and broken input: malformed commands get BAD and the session goes on; too many of them, an
 # over-long line, too many connections per IP and a silent pre-auth client end with BYE; oversized
 # literals are refused with [TOOBIG] without losing sync; a bounded, seeded fuzz never kills the server.
+# The server's threads run under SCHED_BATCH unless configured to keep the policy they started with.
+import os
 import random
 import re
 import socket
@@ -338,3 +340,36 @@ class FuzzTest(ServerTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def thread_policies(proc):
+    """The scheduling policy of every thread of a process, by thread name."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % proc.pid):
+        with open("/proc/%d/task/%s/comm" % (proc.pid, tid)) as f:
+            name = f.read().strip()
+        out.setdefault(name, set()).add(os.sched_getscheduler(int(tid)))
+    return out
+
+
+class SchedulingPolicyTest(ServerTestCase):
+    """By default every thread runs under SCHED_BATCH (config [server] scheduling, docs/PERFORMANCE.md)."""
+
+    def test_every_thread_runs_under_sched_batch(self):
+        self.raw_login().ok("NOOP")  # the server works under it
+        policies = thread_policies(self.server.proc)
+        for name in ("tern-worker-0", "tern-worker-1", "tern-writer"):
+            self.assertIn(name, policies)
+        for name, seen in policies.items():
+            self.assertEqual(seen, {os.SCHED_BATCH}, name)
+
+
+class InheritedSchedulingPolicyTest(ServerTestCase):
+    server_options = {"sections": {"server": {"scheduling": "inherit"}}}
+
+    def test_inherit_leaves_the_policy_alone(self):
+        self.raw_login().ok("NOOP")
+        policies = thread_policies(self.server.proc)
+        self.assertIn("tern-writer", policies)
+        for name, seen in policies.items():
+            self.assertEqual(seen, {os.sched_getscheduler(0)}, name)
