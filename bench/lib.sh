@@ -14,6 +14,7 @@ CLIENTS=${CLIENTS:-50}              # concurrent IMAP clients (one user each)
 TARGET=${TARGET:-100}               # messages kept in each client's INBOX
 SMTP_SESSIONS=${SMTP_SESSIONS:-20}
 SMTP_MESSAGES=${SMTP_MESSAGES:-10000}  # 2,000 finished in well under a second against Tern and the sink: mostly ramp-up
+SMTP_ROUNDS=${SMTP_ROUNDS:-3}  # Tern end to end and smtp-sink alternated this many times; medians compared
 SMTP_SIZE=${SMTP_SIZE:-4096}
 IDLE_SESSIONS=${IDLE_SESSIONS:-10000}
 IDLE_USERS=${IDLE_USERS:-100}
@@ -417,6 +418,30 @@ smtp_sink() {
   log "smtp-sink: $RES"
 }
 
+# median_run FIELD RES...: the RES line whose FIELD is the median (the lower middle of an even count).
+median_run() {
+  local field=$1; shift
+  printf '%s\n' "$@" | awk -v f="$field" '{ for (i = 1; i <= NF; i++) if (index($i, f "=") == 1) print substr($i, length(f) + 2) "\t" $0 }' |
+    sort -g | awk '{ line[NR] = $0 } END { if (NR) { l = line[int((NR + 1) / 2)]; sub(/^[^\t]*\t/, "", l); print l } }'
+}
+
+# smtp_rounds: Tern end to end and smtp-sink, alternated SMTP_ROUNDS times: one run of either moves by
+# 10-20 % from the next on a shared machine, and the two share it with whatever else runs. Keeps each
+# side's median run, and every round's pair in R[rounds:smtp].
+smtp_rounds() {
+  local i tern=() sink=() pairs=""
+  for (( i = 1; i <= SMTP_ROUNDS; i++ )); do
+    run_workload tern smtp
+    tern+=("$RES")
+    smtp_sink
+    sink+=("$RES")
+    pairs+="$(field e2e_per_s <<< "${tern[-1]}")/$(field per_s <<< "${sink[-1]}"),"
+  done
+  R[tern:smtp]=$(median_run e2e_per_s "${tern[@]}")
+  R[sink:smtp-sink]=$(median_run per_s "${sink[@]}")
+  R[rounds:smtp]="RESULT rounds=$SMTP_ROUNDS tern_e2e_per_s/sink_per_s=${pairs%,}"
+}
+
 # CPU seconds of the process trees rooted at the comma-separated pids (live + reaped children).
 cpu_of() {
   python3 - "$1" <<'EOF'
@@ -531,6 +556,10 @@ print_summary() {
     row "  server CPU s" "$(get tern smtp cpu_s)" "$(get ref smtp cpu_s)" "" "" ""
     row "  vs smtp-sink ($sink msg/s)" "$(ratio "$t" "$sink")" "$(ratio "$r" "$sink")" "" "Tern >= 0.5" \
         "$(meets "$(ratio "$t" "$sink")" ">=" 0.5)"
+    if [ -n "${R[rounds:smtp]:-}" ]; then
+      echo "  (medians of $SMTP_ROUNDS alternated rounds; each round's Tern/sink msg/s:" \
+           "$(field 'tern_e2e_per_s/sink_per_s' <<< "${R[rounds:smtp]}" | sed 's/,/, /g'))"
+    fi
   fi
   if [ -n "${R[tern:idle]:-}" ]; then
     row "IDLE $IDLE_SESSIONS TLS: sessions idling" "$(get tern idle idling)" "$(get ref idle idling)" "" "" ""
