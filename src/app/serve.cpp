@@ -130,7 +130,7 @@ std::shared_ptr<asio::ssl::context> clientTlsContext() {
 // its turn. Under load a worker then finds several connections ready per wake-up instead of waking
 // for each, and the processes it talks to (a local client, a content filter) are not cut off
 // mid-work. On a quiet machine nothing changes: an idle core runs a woken thread at once. Measured on
-// 2 cores: SMTP +14 % msg/s at -14 % CPU, IMAP throughput and latency unchanged (PERFORMANCE.md).
+// 2 cores: SMTP +8-14 % msg/s with 8-14 % less CPU; IMAP throughput and latency unchanged.
 // No privilege is needed; a refusal (a container's seccomp policy) is logged and serving goes on.
 // "inherit" leaves the policy the server was started with (systemd's CPUSchedulingPolicy=, chrt).
 void applyScheduling(const std::string& scheduling) {
