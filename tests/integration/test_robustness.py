@@ -346,9 +346,13 @@ def thread_policies(proc):
     """The scheduling policy of every thread of a process, by thread name."""
     out = {}
     for tid in os.listdir("/proc/%d/task" % proc.pid):
-        with open("/proc/%d/task/%s/comm" % (proc.pid, tid)) as f:
-            name = f.read().strip()
-        out.setdefault(name, set()).add(os.sched_getscheduler(int(tid)))
+        try:
+            with open("/proc/%d/task/%s/comm" % (proc.pid, tid)) as f:
+                name = f.read().strip()
+            policy = os.sched_getscheduler(int(tid))
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # the thread ended meanwhile
+        out.setdefault(name, set()).add(policy)
     return out
 
 
