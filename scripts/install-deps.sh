@@ -5,8 +5,9 @@ set -euo pipefail
 build=(cmake ninja-build g++ make pkg-config libasio-dev libssl-dev libsqlite3-dev libtomlplusplus-dev
        libcli11-dev libargon2-dev libgtest-dev libgmock-dev libbenchmark-dev openssl libunbound-dev)
 # postfix (smtp-source, smtp-sink, a receiving MTA), unbound (a test DNS server), python3-dkim (an
-# independent DKIM verifier): their daemons are kept from starting (policy-rc.d).
-test=(python3 curl isync sqlite3 swaks postfix unbound python3-dkim)
+# independent DKIM verifier): their daemons are kept from starting (policy-rc.d). swaks needs
+# libnet-ssleay-perl for STARTTLS (a Recommends, which --no-install-recommends leaves out).
+test=(python3 curl isync sqlite3 swaks libnet-ssleay-perl postfix unbound python3-dkim)
 fuzz=(clang libclang-rt-14-dev)
 want=("${build[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test[@]}")
