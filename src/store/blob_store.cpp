@@ -1,6 +1,7 @@
 // BlobStore: message bytes as immutable files <dir>/ab/cd/<sha256>, written temp + fsync + rename +
-// directory fsync, read back through read-only memory mappings. Blob ids from callers are untrusted:
-// only 64 lowercase hex characters are accepted, so an id can never name a path outside the store.
+// directory fsync, read back through read-only memory mappings, or inline in the database. Blob ids
+// from callers are untrusted: only 64 lowercase hex characters are accepted, so an id can never name a
+// path outside the store.
 #include "store/blob_store.h"
 
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -77,6 +79,10 @@ std::atomic<uint64_t> tempCounter{0};
 
 }  // namespace
 
+namespace {
+constexpr char kHex[] = "0123456789abcdef";
+}  // namespace
+
 Result<std::string> blobIdOf(std::string_view bytes) {
   // Fetched once: EVP_sha256() in every call makes OpenSSL 3 look the algorithm up again, under a
   // lock, for every message received.
@@ -86,13 +92,29 @@ Result<std::string> blobIdOf(std::string_view bytes) {
   if (sha256 == nullptr || EVP_Digest(bytes.data(), bytes.size(), digest, &len, sha256, nullptr) != 1 || len != 32) {
     return fail(Errc::Internal, "EVP_Digest(sha256) failed");
   }
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string hex(64, '0');
   for (unsigned i = 0; i < 32; ++i) {
     hex[2 * i] = kHex[digest[i] >> 4];
     hex[2 * i + 1] = kHex[digest[i] & 0xf];
   }
   return hex;
+}
+
+Result<std::string> inlineBlobIdOf(std::string_view bytes, int64_t unixNanos) {
+  auto hash = blobIdOf(bytes);
+  if (!hash) return hash;
+  std::string id(64, '0');
+  auto t = static_cast<uint64_t>(unixNanos);
+  for (int i = 15; i >= 0; --i, t >>= 4) id[static_cast<size_t>(i)] = kHex[t & 0xf];
+  id.replace(16, 48, *hash, 0, 48);
+  return id;
+}
+
+Result<bool> blobIdMatches(std::string_view blobId, std::string_view bytes) {
+  auto hash = blobIdOf(bytes);
+  if (!hash) return Unexpected<Error>{hash.error()};
+  if (blobId.size() != 64) return false;
+  return blobId == *hash || blobId.substr(16) == std::string_view(*hash).substr(0, 48);
 }
 
 BlobStore::BlobStore(std::string directory) : dir_(std::move(directory)) {
@@ -163,7 +185,8 @@ Result<std::string> BlobStore::put(std::string_view bytes) {
 
 Result<StagedBlob> BlobStore::stage(std::string_view bytes) {
   if (inline_ && bytes.size() <= inlineLimit_) {
-    auto id = blobIdOf(bytes);
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    auto id = inlineBlobIdOf(bytes, std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
     if (!id) return Unexpected<Error>{id.error()};
     return StagedBlob{std::move(*id), bytes};
   }

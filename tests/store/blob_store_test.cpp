@@ -1,4 +1,5 @@
-// BlobStore: content addressing, dedupe, mmap reads, permissions, rejection of malformed ids.
+// BlobStore: content addressing, dedupe, mmap reads, permissions, rejection of malformed ids; the
+// time-ordered ids of inline blobs and the check that bytes match either kind of id.
 #include "store/blob_store.h"
 
 #include <gtest/gtest.h>
@@ -95,6 +96,70 @@ TEST(BlobStore, RejectsMalformedIds) {
     EXPECT_EQ(r.error().code, Errc::Invalid);
     EXPECT_FALSE(blobs.exists(bad));
   }
+}
+
+TEST(BlobIds, InlineIdIsTheTimeThenTheHashPrefix) {
+  // 2026-11-27 00:00:00 UTC is 0x18ebbdd53dd00000 ns since the epoch: the first 16 hex digits.
+  const int64_t nanos = 1795737600LL * 1000000000LL;
+  auto id = inlineBlobIdOf("abc", nanos);
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(*id, "18ebbdd53dd00000ba7816bf8f01cfea414140de5dae2223b00361a396177a9c");
+  EXPECT_EQ(id->size(), 64u);
+}
+
+TEST(BlobIds, InlineIdsOfLaterStagesSortLater) {
+  // What keeps the database's blob indexes growing at one end: ids sort by staging time, whatever
+  // the content.
+  auto a = inlineBlobIdOf("zzz later bytes", 1795737600000000000LL);
+  auto b = inlineBlobIdOf("aaa", 1795737600000000001LL);
+  auto c = inlineBlobIdOf("abc", 1795737601000000000LL);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  EXPECT_LT(*a, *b);
+  EXPECT_LT(*b, *c);
+}
+
+TEST(BlobIds, MatchesAcceptsBothFormsAndRejectsOtherBytes) {
+  auto content = blobIdOf("abc");
+  auto timed = inlineBlobIdOf("abc", 1795737600000000000LL);
+  ASSERT_TRUE(content.ok() && timed.ok());
+  for (const auto& id : {*content, *timed}) {
+    auto yes = blobIdMatches(id, "abc");
+    ASSERT_TRUE(yes.ok());
+    EXPECT_TRUE(*yes) << id;
+    auto no = blobIdMatches(id, "abd");
+    ASSERT_TRUE(no.ok());
+    EXPECT_FALSE(*no) << id;
+  }
+  std::string damaged = *timed;
+  damaged.back() = damaged.back() == '0' ? '1' : '0';
+  EXPECT_FALSE(*blobIdMatches(damaged, "abc"));
+  EXPECT_FALSE(*blobIdMatches("abc", "abc"));
+}
+
+TEST(BlobStore, StageGivesInlineBytesATimeOrderedIdAndLargeOnesAFile) {
+  TempDir dir;
+  BlobStore blobs(dir.path());
+  struct NoInline final : InlineBlobSource {
+    Result<std::optional<std::string>> readInlineBlob(std::string_view) const override {
+      return std::optional<std::string>();
+    }
+  } source;
+  blobs.setInlineSource(&source, 100);
+  auto first = blobs.stage("small message");
+  auto second = blobs.stage("small message");
+  ASSERT_TRUE(first.ok() && second.ok());
+  ASSERT_TRUE(first->inlineBytes.has_value());
+  EXPECT_EQ(*first->inlineBytes, "small message");
+  EXPECT_TRUE(*blobIdMatches(first->id, "small message"));
+  EXPECT_LE(first->id, second->id);  // the same bytes staged later: a later (or, within 1 ns, equal) id
+  EXPECT_FALSE(blobs.exists(first->id)) << "inline bytes are the caller's to commit, not a file";
+
+  const std::string large(101, 'x');
+  auto big = blobs.stage(large);
+  ASSERT_TRUE(big.ok());
+  EXPECT_FALSE(big->inlineBytes.has_value());
+  EXPECT_EQ(big->id, *blobIdOf(large));  // files stay content-addressed (deduplicated)
+  EXPECT_TRUE(blobs.exists(big->id));
 }
 
 }  // namespace

@@ -194,5 +194,27 @@ TEST_F(CheckTest, CorruptBlobIsReportedNotRepaired) {
   EXPECT_NE(gone->problems[0].find("is missing"), std::string::npos) << gone->problems[0];
 }
 
+TEST_F(CheckTest, CorruptInlineBlobIsReported) {
+  // Inline blobs have time-ordered ids (inlineBlobIdOf) whose hash part still names the content.
+  const std::string body = "Subject: inline\r\n\r\nkept in the database\r\n";
+  auto staged = store_->blobs().stage(body);
+  ASSERT_TRUE(staged.ok());
+  ASSERT_TRUE(staged->inlineBytes.has_value());
+  NewMessage m = newMessage(body.size());
+  m.blobId = staged->id;
+  m.inlineBytes = staged->inlineBytes;
+  ASSERT_TRUE(store_->append(alice_, inbox_, {m}).ok());
+  auto clean = store_->check(false);
+  ASSERT_TRUE(clean.ok());
+  EXPECT_TRUE(clean->problems.empty()) << clean->problems.front();
+
+  sql("UPDATE blob_data SET bytes = CAST('Subject: inline\r\n\r\nkept in the databasE\r\n' AS BLOB) "
+      "WHERE blob_id = '" + staged->id + "'");
+  auto r = store_->check(false);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->problems.size(), 1u);
+  EXPECT_NE(r->problems[0].find("does not match its SHA-256"), std::string::npos) << r->problems[0];
+}
+
 }  // namespace
 }  // namespace tern::store::test

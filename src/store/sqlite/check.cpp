@@ -113,7 +113,7 @@ Result<SqliteStore::CheckReport> SqliteStore::check(bool repair) {
         auto blob = blobs_.open(blobId);
         if (!blob) {
           problem(who + ": blob " + blobId + " cannot be read");
-        } else if (auto actual = blobIdOf((*blob)->bytes()); !actual || *actual != blobId) {
+        } else if (auto matches = blobIdMatches(blobId, (*blob)->bytes()); !matches || !*matches) {
           problem(who + ": blob " + blobId + " does not match its SHA-256");
         } else {
           it->second = true;
