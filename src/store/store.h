@@ -38,6 +38,12 @@ class Directory {
   virtual Result<std::vector<Alias>> listAliases() = 0;
   // Address to accounts: the account itself, else an alias, else the domain's catch-all ("@domain").
   virtual Result<std::vector<Account>> resolveAddress(std::string_view address) = 0;
+
+  // A number that changes whenever domains, account addresses or aliases may have changed: at once
+  // for changes made through this object, within the engine's poll interval for changes made
+  // elsewhere (the CLI is another process). For caches of lookup answers. nullopt: the engine cannot
+  // tell, and nothing may be cached.
+  virtual std::optional<uint64_t> directoryGeneration() { return std::nullopt; }
 };
 
 class MailStore {

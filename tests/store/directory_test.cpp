@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "store_fixture.h"
 
@@ -133,6 +135,94 @@ TEST_F(StoreTest, RemoveAccountDeletesItsMail) {
   ASSERT_TRUE(again.ok());
   EXPECT_NE(*again, alice_);
   EXPECT_EQ(store_->status(*again, store_->findMailbox(*again, "INBOX")->id)->messages, 0u);
+}
+
+// Directory generation (what the SMTP server's recipient cache keys on).
+SqliteOptions watchingOptions() {
+  SqliteOptions o = fastOptions();
+  o.externalPollInterval = std::chrono::milliseconds(20);
+  return o;
+}
+
+// Polls (bounded: 5 s) until the generation differs from `from`.
+bool generationMoves(SqliteStore& store, uint64_t from) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (store.directoryGeneration() != from) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
+}
+
+TEST(DirectoryGeneration, NoneWithoutThePoller) {
+  TempDir dir;
+  auto s = SqliteStore::open(dir.path() + "/data", fastOptions());
+  ASSERT_TRUE(s.ok());
+  EXPECT_FALSE((*s)->directoryGeneration().has_value()) << "other processes' changes would go unseen";
+}
+
+TEST(DirectoryGeneration, MovesAtOnceForThisStoresDirectoryWrites) {
+  TempDir dir;
+  auto s = SqliteStore::open(dir.path() + "/data", watchingOptions());
+  ASSERT_TRUE(s.ok());
+  SqliteStore& store = **s;
+  ASSERT_TRUE(store.directoryGeneration().has_value());
+  auto changes = [&](const char* what, const std::function<bool()>& write) {
+    const uint64_t before = *store.directoryGeneration();
+    ASSERT_TRUE(write()) << what;
+    EXPECT_NE(*store.directoryGeneration(), before) << what;  // no waiting for the poller
+  };
+  changes("addDomain", [&] { return store.addDomain("example.com").ok(); });
+  changes("addAccount", [&] { return store.addAccount("alice@example.com", {}).ok(); });
+  changes("addAlias", [&] { return store.addAlias("sales@example.com", {"alice@example.com"}).ok(); });
+  changes("removeAlias", [&] { return store.removeAlias("sales@example.com").ok(); });
+  changes("removeAccount", [&] { return store.removeAccount("alice@example.com").ok(); });
+  changes("removeDomain", [&] { return store.removeDomain("example.com").ok(); });
+}
+
+TEST(DirectoryGeneration, MovesForAnotherProcesssChangesWithinThePoll) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  auto a = SqliteStore::open(data, watchingOptions());
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE((*a)->addDomain("example.com").ok());
+  ASSERT_TRUE((*a)->addAccount("alice@example.com", {}).ok());
+  auto b = SqliteStore::open(data, fastOptions());  // the CLI, as far as A can tell
+  ASSERT_TRUE(b.ok());
+
+  uint64_t g = *(*a)->directoryGeneration();
+  ASSERT_TRUE((*b)->addAlias("sales@example.com", {"alice@example.com"}).ok());
+  EXPECT_TRUE(generationMoves(**a, g)) << "an alias added elsewhere";
+  g = *(*a)->directoryGeneration();
+  ASSERT_TRUE((*b)->addAccount("carol@example.com", {}).ok());
+  EXPECT_TRUE(generationMoves(**a, g)) << "an account added elsewhere";
+  g = *(*a)->directoryGeneration();
+  ASSERT_TRUE((*b)->removeAccount("alice@example.com").ok());
+  EXPECT_TRUE(generationMoves(**a, g)) << "an account removed elsewhere";
+}
+
+TEST(DirectoryGeneration, MailAndPasswordChangesLeaveItAlone) {
+  // Deliveries bump the account's MODSEQ counter (an UPDATE of accounts): that must not empty the
+  // recipient cache, or it would never hit under load.
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  auto a = SqliteStore::open(data, watchingOptions());
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE((*a)->addDomain("example.com").ok());
+  AccountId alice = *(*a)->addAccount("alice@example.com", {});
+  auto b = SqliteStore::open(data, fastOptions());
+  ASSERT_TRUE(b.ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // ten polls: the setup is seen
+  const uint64_t g = *(*a)->directoryGeneration();
+
+  NewMessage m = newMessage(10);
+  ASSERT_TRUE((*a)->deliver({alice}, m).ok());
+  ASSERT_TRUE((*b)->deliver({alice}, m).ok());
+  MailboxId inbox = (*b)->findMailbox(alice, "INBOX")->id;
+  ASSERT_TRUE((*b)->append(alice, inbox, {newMessage(20)}).ok());
+  ASSERT_TRUE((*b)->setCredentials("alice@example.com", Credentials{"hash", {}, 0, {}, {}}).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(*(*a)->directoryGeneration(), g);
 }
 
 }  // namespace

@@ -108,9 +108,14 @@ TEST_F(QueueTest, FreshStoreIsTheCurrentVersionWithQueueColumns) {
 TEST_F(QueueTest, MigratesAVersion3Store) {
   const int64_t id = enqueue({"old@remote.example"});
   // Turn the file back into what version 3 wrote: no v4 columns or index, no v5 table or triggers,
-  // no v6 index, version 3 recorded.
+  // no v6 index, no v7 directory version, version 3 recorded.
   store_.reset();
-  sql("DROP INDEX messages_flags;"
+  sql("DROP TRIGGER domains_insert_version; DROP TRIGGER domains_delete_version;"
+      "DROP TRIGGER accounts_insert_version; DROP TRIGGER accounts_delete_version;"
+      "DROP TRIGGER accounts_address_version; DROP TRIGGER aliases_insert_version;"
+      "DROP TRIGGER aliases_delete_version; DROP TRIGGER aliases_update_version;"
+      "DELETE FROM meta WHERE key = 'directory_version';"
+      "DROP INDEX messages_flags;"
       "DROP TRIGGER messages_release_blob; DROP TRIGGER outbound_release_blob; DROP TABLE blob_data;"
       "DROP INDEX outbound_recipients_message;"
       "ALTER TABLE outbound_recipients DROP COLUMN held;"
@@ -122,6 +127,9 @@ TEST_F(QueueTest, MigratesAVersion3Store) {
   reopen();
   EXPECT_EQ(column("SELECT version FROM schema_version"),
             std::vector<std::string>{std::to_string(sqlite::kSchemaVersion)});
+  EXPECT_EQ(column("SELECT value FROM meta WHERE key = 'directory_version'"), std::vector<std::string>{"0"});
+  ASSERT_TRUE(store_->addAlias("sales@example.com", {"alice@example.com"}).ok());
+  EXPECT_EQ(column("SELECT value FROM meta WHERE key = 'directory_version'"), std::vector<std::string>{"1"});
   auto rows = store_->getQueuedMessage(id);
   ASSERT_TRUE(rows.ok()) << rows.error().detail;
   ASSERT_EQ(rows->size(), 1u);

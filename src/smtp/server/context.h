@@ -11,6 +11,7 @@
 #include <string>
 
 #include "auth/authenticator.h"
+#include "smtp/server/recipient_cache.h"
 #include "store/blob_store.h"
 #include "store/store.h"
 
@@ -47,6 +48,7 @@ struct SmtpContext {
   std::function<void()> onQueued;
   std::atomic<uint64_t> nextSessionId{1};
   std::atomic<uint64_t> activeSessions{0};
+  RecipientCache recipients;  // RCPT's directory answers (used when the directory has a generation)
 };
 
 }  // namespace tern::smtp::server

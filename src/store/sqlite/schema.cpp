@@ -178,7 +178,31 @@ constexpr const char* kV6 = R"sql(
 CREATE INDEX messages_flags ON messages(mailbox_id, uid, flags, keywords);
 )sql";
 
-constexpr const char* kMigrations[] = {kV1, kV2, kV3, kV4, kV5, kV6};
+// Version 7: a directory version (meta 'directory_version') that every change to domains, accounts'
+// addresses and aliases bumps, by triggers, whoever makes it (the CLI is another process). The
+// server's poller reads it to invalidate its caches of recipient lookups. Deliveries update accounts
+// (the MODSEQ counter) but not these columns, so they leave it alone.
+constexpr const char* kV7 = R"sql(
+INSERT INTO meta(key, value) VALUES ('directory_version', 0) ON CONFLICT(key) DO NOTHING;
+CREATE TRIGGER domains_insert_version AFTER INSERT ON domains
+BEGIN UPDATE meta SET value = value + 1 WHERE key = 'directory_version'; END;
+CREATE TRIGGER domains_delete_version AFTER DELETE ON domains
+BEGIN UPDATE meta SET value = value + 1 WHERE key = 'directory_version'; END;
+CREATE TRIGGER accounts_insert_version AFTER INSERT ON accounts
+BEGIN UPDATE meta SET value = value + 1 WHERE key = 'directory_version'; END;
+CREATE TRIGGER accounts_delete_version AFTER DELETE ON accounts
+BEGIN UPDATE meta SET value = value + 1 WHERE key = 'directory_version'; END;
+CREATE TRIGGER accounts_address_version AFTER UPDATE OF address, domain ON accounts
+BEGIN UPDATE meta SET value = value + 1 WHERE key = 'directory_version'; END;
+CREATE TRIGGER aliases_insert_version AFTER INSERT ON aliases
+BEGIN UPDATE meta SET value = value + 1 WHERE key = 'directory_version'; END;
+CREATE TRIGGER aliases_delete_version AFTER DELETE ON aliases
+BEGIN UPDATE meta SET value = value + 1 WHERE key = 'directory_version'; END;
+CREATE TRIGGER aliases_update_version AFTER UPDATE ON aliases
+BEGIN UPDATE meta SET value = value + 1 WHERE key = 'directory_version'; END;
+)sql";
+
+constexpr const char* kMigrations[] = {kV1, kV2, kV3, kV4, kV5, kV6, kV7};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
 }  // namespace

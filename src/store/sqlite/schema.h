@@ -6,7 +6,7 @@
 
 namespace tern::store::sqlite {
 
-inline constexpr int kSchemaVersion = 6;
+inline constexpr int kSchemaVersion = 7;
 
 Result<void> migrate(Db& db);
 

@@ -597,6 +597,13 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& dataDi
   ::close(fd);
   TERN_ASSIGN(db, Db::open(store->dbPath_, false, options.synchronousFull));
   TERN_TRY(sqlite::migrate(*db));
+  {
+    // The poller's baseline, read before any thread can answer a lookup: a change made by another
+    // process from here on moves directoryGeneration().
+    TERN_ASSIGN(st, db->prepare("SELECT value FROM meta WHERE key = 'directory_version'"));
+    TERN_ASSIGN(row, st.step());
+    store->directoryVersionAtOpen_ = row ? st.i64(0) : -1;
+  }
   store->writerDb_ = std::move(db);
   store->writer_ = std::thread([s = store.get()] {
     ::pthread_setname_np(::pthread_self(), "tern-writer");  // shows in top -H, perf, gdb
@@ -876,6 +883,7 @@ void SqliteStore::pollerLoop() {
   }
   Db& db = **dbResult;
   int64_t lastVersion = -1;
+  int64_t lastDirectory = directoryVersionAtOpen_;  // meta 'directory_version' at the last poll
   for (;;) {
     {
       std::unique_lock lock(pollMu_);
@@ -905,6 +913,15 @@ void SqliteStore::pollerLoop() {
       lastVersion = version;
       ReadTx tx(db);
       for (MailboxId id : ids) refreshSnapshot(db, id, !first);
+      auto st = db.prepare("SELECT value FROM meta WHERE key = 'directory_version'");
+      auto row = st ? st->step() : Result<bool>(false);
+      if (row && *row) {
+        const int64_t directory = st->i64(0);
+        if (directory != lastDirectory) {
+          directoryGeneration_.fetch_add(1, std::memory_order_acq_rel);
+        }
+        lastDirectory = directory;
+      }
     }
     std::lock_guard lock(snapMu_);
     std::set<MailboxId> watched(ids.begin(), ids.end());
@@ -919,18 +936,18 @@ void SqliteStore::pollerLoop() {
 
 Result<void> SqliteStore::addDomain(std::string_view domain) {
   TERN_ASSIGN(d, normalizeDomain(domain));
-  return write<void>([&](WriteCtx& ctx) -> Result<void> {
+  return directoryChanged(write<void>([&](WriteCtx& ctx) -> Result<void> {
     TERN_ASSIGN(st, ctx.db.prepare("INSERT INTO domains(name) VALUES (?) ON CONFLICT DO NOTHING"));
     st.bindText(1, d);
     TERN_TRY(st.run());
     if (ctx.db.changes() == 0) return fail(Errc::AlreadyExists, "domain exists");
     return {};
-  });
+  }));
 }
 
 Result<void> SqliteStore::removeDomain(std::string_view domain) {
   TERN_ASSIGN(d, normalizeDomain(domain));
-  return write<void>([&](WriteCtx& ctx) -> Result<void> {
+  return directoryChanged(write<void>([&](WriteCtx& ctx) -> Result<void> {
     {
       TERN_ASSIGN(st, ctx.db.prepare("SELECT 1 FROM accounts WHERE domain = ? LIMIT 1"));
       st.bindText(1, d);
@@ -948,7 +965,7 @@ Result<void> SqliteStore::removeDomain(std::string_view domain) {
     std::string suffix = "@" + d;
     st.bindText(1, suffix).bindText(2, suffix);
     return st.run();
-  });
+  }));
 }
 
 Result<std::vector<std::string>> SqliteStore::listDomains() {
@@ -976,7 +993,7 @@ Result<bool> SqliteStore::hasDomain(std::string_view domain) {
 
 Result<AccountId> SqliteStore::addAccount(std::string_view address, const Credentials& c) {
   TERN_ASSIGN(a, normalizeAddress(address, false));
-  return write<AccountId>([&](WriteCtx& ctx) -> Result<AccountId> {
+  return directoryChanged(write<AccountId>([&](WriteCtx& ctx) -> Result<AccountId> {
     {
       TERN_ASSIGN(st, ctx.db.prepare("SELECT 1 FROM domains WHERE name = ?"));
       st.bindText(1, a.domain);
@@ -1007,7 +1024,7 @@ Result<AccountId> SqliteStore::addAccount(std::string_view address, const Creden
       TERN_TRY(subscribeTx(ctx.db, id, name));
     }
     return id;
-  });
+  }));
 }
 
 Result<void> SqliteStore::setCredentials(std::string_view address, const Credentials& c) {
@@ -1026,7 +1043,7 @@ Result<void> SqliteStore::setCredentials(std::string_view address, const Credent
 
 Result<void> SqliteStore::removeAccount(std::string_view address) {
   TERN_ASSIGN(a, normalizeAddress(address, false));
-  return write<void>([&](WriteCtx& ctx) -> Result<void> {
+  return directoryChanged(write<void>([&](WriteCtx& ctx) -> Result<void> {
     TERN_ASSIGN(acct, accountByAddress(ctx.db, a.full));
     if (!acct) return fail(Errc::NotFound, "no such account");
     {
@@ -1041,7 +1058,7 @@ Result<void> SqliteStore::removeAccount(std::string_view address) {
     TERN_ASSIGN(st, ctx.db.prepare("DELETE FROM accounts WHERE id = ?"));  // cascades to all its mail
     st.bind(1, acct->id);
     return st.run();
-  });
+  }));
 }
 
 Result<std::vector<std::string>> SqliteStore::listAccounts() {
@@ -1071,7 +1088,7 @@ Result<void> SqliteStore::addAlias(std::string_view address, const std::vector<s
     TERN_ASSIGN(n, normalizeAddress(t, false));
     if (std::find(norm.begin(), norm.end(), n.full) == norm.end()) norm.push_back(n.full);
   }
-  return write<void>([&](WriteCtx& ctx) -> Result<void> {
+  return directoryChanged(write<void>([&](WriteCtx& ctx) -> Result<void> {
     {
       TERN_ASSIGN(st, ctx.db.prepare("SELECT 1 FROM aliases WHERE address = ? LIMIT 1"));
       st.bindText(1, a.full);
@@ -1084,18 +1101,18 @@ Result<void> SqliteStore::addAlias(std::string_view address, const std::vector<s
       TERN_TRY(st.run());
     }
     return {};
-  });
+  }));
 }
 
 Result<void> SqliteStore::removeAlias(std::string_view address) {
   TERN_ASSIGN(a, normalizeAddress(address, true));
-  return write<void>([&](WriteCtx& ctx) -> Result<void> {
+  return directoryChanged(write<void>([&](WriteCtx& ctx) -> Result<void> {
     TERN_ASSIGN(st, ctx.db.prepare("DELETE FROM aliases WHERE address = ?"));
     st.bindText(1, a.full);
     TERN_TRY(st.run());
     if (ctx.db.changes() == 0) return fail(Errc::NotFound, "no such alias");
     return {};
-  });
+  }));
 }
 
 Result<std::vector<Alias>> SqliteStore::listAliases() {
@@ -1111,6 +1128,11 @@ Result<std::vector<Alias>> SqliteStore::listAliases() {
     }
     return out;
   });
+}
+
+std::optional<uint64_t> SqliteStore::directoryGeneration() {
+  if (!poller_.joinable()) return std::nullopt;
+  return directoryGeneration_.load(std::memory_order_acquire);
 }
 
 Result<std::vector<Account>> SqliteStore::resolveAddress(std::string_view address) {

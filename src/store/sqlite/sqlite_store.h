@@ -59,6 +59,8 @@ class SqliteStore : public Directory, public MailStore {
   Result<void> removeAlias(std::string_view address) override;
   Result<std::vector<Alias>> listAliases() override;
   Result<std::vector<Account>> resolveAddress(std::string_view address) override;
+  // Only while the poller runs (it is what notices other processes' changes).
+  std::optional<uint64_t> directoryGeneration() override;
 
   // MailStore
   Result<std::vector<MailboxInfo>> listMailboxes(AccountId) override;
@@ -147,6 +149,13 @@ class SqliteStore : public Directory, public MailStore {
   void runBatch(std::deque<WriteRequest*>& batch);
   void pollerLoop();
   void refreshSnapshot(sqlite::Db& db, MailboxId mailbox, bool notifyOnChange);
+  // After a directory write through this object (committed or not: a needless bump only empties
+  // caches).
+  template <class R>
+  R directoryChanged(R result) {
+    directoryGeneration_.fetch_add(1, std::memory_order_acq_rel);
+    return result;
+  }
 
   // Reads inline blobs for blobs_ through this thread's read connection.
   class InlineBlobs final : public InlineBlobSource {
@@ -184,6 +193,10 @@ class SqliteStore : public Directory, public MailStore {
   std::condition_variable pollCv_;
   bool pollStop_ = false;
   std::thread poller_;
+  // See directoryGeneration(): bumped by this process's directory writes and by the poller when the
+  // database's directory version moved.
+  std::atomic<uint64_t> directoryGeneration_{1};
+  int64_t directoryVersionAtOpen_ = -1;
   // Last (uidnext, highestmodseq) seen per subscribed mailbox, shared by writer and poller so the
   // poller does not re-announce this process's own commits.
   std::mutex snapMu_;

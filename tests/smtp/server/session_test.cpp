@@ -20,7 +20,7 @@ class SessionTest : public ::testing::Test {
     dir_ = ::mkdtemp(tmpl);
     store::SqliteOptions o;
     o.synchronousFull = false;
-    o.externalPollInterval = std::chrono::milliseconds(0);
+    o.externalPollInterval = pollInterval_;
     auto s = store::SqliteStore::open(dir_ + "/data", o);
     ASSERT_TRUE(s.ok());
     store_ = std::move(*s);
@@ -73,6 +73,7 @@ class SessionTest : public ::testing::Test {
   }
   void write(asio::ip::tcp::socket& s, std::string_view data) { asio::write(s, asio::buffer(data)); }
 
+  std::chrono::milliseconds pollInterval_{0};  // 0: no poller, so no directory generation and no cache
   std::string dir_;
   std::unique_ptr<store::SqliteStore> store_;
   std::unique_ptr<auth::Authenticator> auth_;
@@ -158,6 +159,91 @@ TEST_F(SessionTest, LmtpRepliesPerRecipient) {
   auto msgs = store_->listMessages(bob_, inbox->id);
   ASSERT_TRUE(msgs.ok());
   EXPECT_EQ(msgs->size(), 1u);
+  write(c, "QUIT\r\n");
+  read(c, 1);
+}
+
+// With the store's poller running (as in `tern serve`) RCPT's answers are cached per directory
+// generation.
+class CachedRecipientsTest : public SessionTest {
+ protected:
+  CachedRecipientsTest() { pollInterval_ = std::chrono::milliseconds(20); }
+
+  // Another process's view of the same database (the CLI).
+  std::unique_ptr<store::SqliteStore> otherProcess() {
+    store::SqliteOptions o;
+    o.synchronousFull = false;
+    o.externalPollInterval = std::chrono::milliseconds(0);
+    auto s = store::SqliteStore::open(dir_ + "/data", o);
+    EXPECT_TRUE(s.ok());
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+
+  // Bounded wait (5 s) until this process's store has noticed a directory change.
+  bool generationMoves(uint64_t from) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (store_->directoryGeneration() != from) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+  }
+
+  std::string rcpt(asio::ip::tcp::socket& c, const std::string& address) {
+    write(c, "RCPT TO:<" + address + ">\r\n");
+    return read(c, 1);
+  }
+};
+
+TEST_F(CachedRecipientsTest, AnswersAreCachedAndARemovalHereEndsThemAtOnce) {
+  auto c = connect(Service::Inbound);
+  read(c, 1);
+  write(c, "EHLO client.test\r\nMAIL FROM:<a@remote.test>\r\n");
+  read(c, 2);
+  EXPECT_EQ(rcpt(c, "bob@example.test").substr(0, 10), "250 2.1.5 ");
+  EXPECT_EQ(ctx_->recipients.size(), 2u) << "the domain and the address";
+  EXPECT_EQ(rcpt(c, "bob@example.test").substr(0, 10), "250 2.1.5 ");  // from the cache
+
+  ASSERT_TRUE(store_->removeAccount("bob@example.test").ok());
+  EXPECT_EQ(rcpt(c, "bob@example.test").substr(0, 10), "550 5.1.1 ");
+  write(c, "QUIT\r\n");
+  read(c, 1);
+}
+
+TEST_F(CachedRecipientsTest, AnotherProcesssRemovalEndsACachedAnswerWithinThePoll) {
+  ASSERT_TRUE(store_->addAlias("sales@example.test", {"bob@example.test"}).ok());
+  auto c = connect(Service::Inbound);
+  read(c, 1);
+  write(c, "EHLO client.test\r\nMAIL FROM:<a@remote.test>\r\n");
+  read(c, 2);
+  EXPECT_EQ(rcpt(c, "sales@example.test").substr(0, 10), "250 2.1.5 ");
+  ASSERT_EQ(ctx_->recipients.size(), 2u);
+
+  const uint64_t before = *store_->directoryGeneration();
+  auto cli = otherProcess();
+  ASSERT_TRUE(cli);
+  ASSERT_TRUE(cli->removeAlias("sales@example.test").ok());
+  ASSERT_TRUE(generationMoves(before));
+  EXPECT_EQ(rcpt(c, "sales@example.test").substr(0, 10), "550 5.1.1 ");
+  write(c, "QUIT\r\n");
+  read(c, 1);
+}
+
+TEST_F(CachedRecipientsTest, AnAddressAddedElsewhereWorksAtOnce) {
+  // Unknown recipients are never cached: no wait for the poller after `tern user add`.
+  auto c = connect(Service::Inbound);
+  read(c, 1);
+  write(c, "EHLO client.test\r\nMAIL FROM:<a@remote.test>\r\n");
+  read(c, 2);
+  EXPECT_EQ(rcpt(c, "carol@example.test").substr(0, 10), "550 5.1.1 ");
+  EXPECT_EQ(rcpt(c, "carol@other.test").substr(0, 10), "554 5.7.1 ");  // not our domain: no relay
+  auto cli = otherProcess();
+  ASSERT_TRUE(cli);
+  ASSERT_TRUE(cli->addDomain("other.test").ok());
+  ASSERT_TRUE(cli->addAccount("carol@example.test", store::Credentials{}).ok());
+  ASSERT_TRUE(cli->addAccount("carol@other.test", store::Credentials{}).ok());
+  EXPECT_EQ(rcpt(c, "carol@example.test").substr(0, 10), "250 2.1.5 ");
+  EXPECT_EQ(rcpt(c, "carol@other.test").substr(0, 10), "250 2.1.5 ");
   write(c, "QUIT\r\n");
   read(c, 1);
 }

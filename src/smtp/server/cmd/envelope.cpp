@@ -16,6 +16,10 @@ asio::awaitable<store::Result<std::vector<store::AccountId>>> Session::resolveLo
   const auto base = subaddressBase(m.localContent);
   const std::string domain = m.domainNormalised;
   auto& dir = ctx_->directory;
+  const auto generation = dir.directoryGeneration();  // before the lookup: a change during it misses
+  if (generation) {
+    if (auto cached = ctx_->recipients.accounts(full, *generation)) co_return std::move(*cached);
+  }
   // A few indexed reads: made right on the worker, like IMAP's small reads (in WAL mode a reader
   // never waits for the writer, and a trip to the pool and back costs more than the queries).
   auto lookup = [&]() -> store::Result<std::vector<store::AccountId>> {
@@ -38,7 +42,9 @@ asio::awaitable<store::Result<std::vector<store::AccountId>>> Session::resolveLo
     toIds(*r);
     return ids;
   };
-  co_return lookup();
+  auto ids = lookup();
+  if (ids && generation) ctx_->recipients.addAccounts(full, *generation, *ids);
+  co_return ids;
 }
 
 asio::awaitable<bool> Session::ownsAddress(const std::string& address) {
@@ -136,12 +142,18 @@ asio::awaitable<void> Session::cmdRcpt(const Rcpt& c) {
   if (m.domainKind == DomainKind::Name) {
     auto& dir = ctx_->directory;
     const std::string domain = m.domainNormalised;
-    auto has = dir.hasDomain(domain);  // an indexed read, on the worker (see resolveLocal)
-    if (!has) {
-      reply(storeErrorReply(has.error()));
-      co_return;
+    const auto generation = dir.directoryGeneration();
+    if (generation && ctx_->recipients.knownLocalDomain(domain, *generation)) {
+      local = true;
+    } else {
+      auto has = dir.hasDomain(domain);  // an indexed read, on the worker (see resolveLocal)
+      if (!has) {
+        reply(storeErrorReply(has.error()));
+        co_return;
+      }
+      local = *has;
+      if (local && generation) ctx_->recipients.addLocalDomain(domain, *generation);
     }
-    local = *has;
   }
   rcpt.address = m.localPart + "@" + m.domainNormalised;
   if (local) {
