@@ -1,12 +1,12 @@
 // Positive answers of RCPT's directory lookups: which domains are ours, which accounts an address
 // delivers to. Inbound mail asks the same few questions for every message, and each answer from
 // SQLite was two read transactions that re-read their pages (every delivery's commit empties a
-// reader's page cache): 7 % of the server's CPU per delivery. Answers are kept for one directory
-// generation (store::Directory::directoryGeneration), so a change made through the store empties the
-// cache at once and one made by the CLI within the store's poll interval. Only positive answers are
-// kept: an address or domain added anywhere works at once, and a flood of unknown recipients cannot
-// fill the cache with junk. Bounded: when full it starts over. Shared by all workers (one mutex; a
-// lookup holds it for a hash-map probe).
+// reader's page cache); the cache saves 3-5 % of the server's CPU per message. Answers are kept for
+// one directory generation (store::Directory::directoryGeneration), so a change made through the
+// store empties the cache at once and one made by the CLI within the store's poll interval. Only
+// positive answers are kept: an address or domain added anywhere works at once, and a flood of
+// unknown recipients cannot fill the cache with junk. Bounded: when full it starts over. Shared by
+// all workers (one mutex; a lookup holds it for a hash-map probe).
 #pragma once
 
 #include <cstddef>
