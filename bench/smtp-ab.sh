@@ -6,6 +6,7 @@
 # binaries only within one command, over several rounds. AB_EXTRA adds lines to [server].
 # Loopback only; every server it starts is stopped.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # free_port, wait_port
 [ $# -ge 2 ] || { echo "usage: $0 ROUNDS BINARY..." >&2; exit 2; }
 rounds=$1
 shift
@@ -14,24 +15,14 @@ export PATH=$PATH:/usr/sbin
 command -v smtp-source >/dev/null || { echo "smtp-source missing: apt-get install postfix" >&2; exit 1; }
 work=$(mktemp -d /tmp/tern-smtp-ab.XXXXXX)
 pid=""
-cleanup() {
+ab_cleanup() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
   rm -rf "$work"
 }
-trap cleanup EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+trap ab_cleanup EXIT
+port=$(free_port)
 
-wait_port() {
-  local i
-  for (( i = 0; i < 100; i++ )); do
-    (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "nothing listens on $port" >&2
-  return 1
-}
-
-# source NAME CPU_PID: one smtp-source run; prints msg/s (and CPU us/msg of CPU_PID when given).
+# source_run NAME [CPU_PID]: one smtp-source run; prints msg/s (and CPU us/msg of CPU_PID when given).
 source_run() {
   local name=$1 cpid=${2:-} c0=0 c1=0 t0 t1
   [ -n "$cpid" ] && c0=$(awk '{print $14 + $15}' "/proc/$cpid/stat")
@@ -71,7 +62,7 @@ EOF
     echo "bench-Secret-1" | "$bin" user add bench1@example.test --password-stdin --config "$d/tern.toml" >/dev/null
     "$bin" serve --config "$d/tern.toml" >"$d/server.log" 2>&1 &
     pid=$!
-    wait_port
+    wait_port "$port" 10 || { echo "nothing listens on $port" >&2; exit 1; }
     sleep 2
     source_run "$(basename "$bin")" "$pid"
     kill "$pid"
@@ -82,7 +73,7 @@ EOF
   if [ -n "${AB_SINK:-}" ]; then
     smtp-sink -u nobody "127.0.0.1:$port" 1024 >/dev/null 2>&1 &
     pid=$!
-    wait_port
+    wait_port "$port" 10 || { echo "nothing listens on $port" >&2; exit 1; }
     source_run smtp-sink
     kill "$pid"
     wait "$pid" 2>/dev/null || true
