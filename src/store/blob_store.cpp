@@ -76,11 +76,8 @@ class MappedBlob final : public Blob {
 };
 
 std::atomic<uint64_t> tempCounter{0};
-
-}  // namespace
-
-namespace {
 constexpr char kHex[] = "0123456789abcdef";
+
 }  // namespace
 
 Result<std::string> blobIdOf(std::string_view bytes) {
