@@ -418,6 +418,14 @@ Result<void> insertMessage(Db& db, MailboxId mailbox, Uid uid, ModSeq modseq, co
   return st.run();
 }
 
+// meta 'directory_version' (schema v7), moved by triggers on every change to the directory.
+Result<int64_t> readDirectoryVersion(Db& db) {
+  TERN_ASSIGN(st, db.prepare("SELECT value FROM meta WHERE key = 'directory_version'"));
+  TERN_ASSIGN(row, st.step());
+  if (!row) return fail(Errc::Internal, "meta has no directory_version");
+  return st.i64(0);
+}
+
 // The parsed structure of a blob; the first one stored wins (the blob is immutable, so all agree).
 Result<void> insertStructure(Db& db, const std::string& blobId, std::string_view structure) {
   TERN_ASSIGN(st, db.prepare("INSERT INTO blob_structure(blob_id, structure) VALUES (?, ?) "
@@ -597,13 +605,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& dataDi
   ::close(fd);
   TERN_ASSIGN(db, Db::open(store->dbPath_, false, options.synchronousFull));
   TERN_TRY(sqlite::migrate(*db));
-  {
-    // The poller's baseline, read before any thread can answer a lookup: a change made by another
-    // process from here on moves directoryGeneration().
-    TERN_ASSIGN(st, db->prepare("SELECT value FROM meta WHERE key = 'directory_version'"));
-    TERN_ASSIGN(row, st.step());
-    store->directoryVersionAtOpen_ = row ? st.i64(0) : -1;
-  }
+  // The poller's baseline, read before any thread can answer a lookup: a change made by another
+  // process from here on moves directoryGeneration().
+  TERN_ASSIGN(directoryVersion, readDirectoryVersion(*db));
+  store->directoryVersionAtOpen_ = directoryVersion;
   store->writerDb_ = std::move(db);
   store->writer_ = std::thread([s = store.get()] {
     ::pthread_setname_np(::pthread_self(), "tern-writer");  // shows in top -H, perf, gdb
@@ -913,14 +918,9 @@ void SqliteStore::pollerLoop() {
       lastVersion = version;
       ReadTx tx(db);
       for (MailboxId id : ids) refreshSnapshot(db, id, !first);
-      auto st = db.prepare("SELECT value FROM meta WHERE key = 'directory_version'");
-      auto row = st ? st->step() : Result<bool>(false);
-      if (row && *row) {
-        const int64_t directory = st->i64(0);
-        if (directory != lastDirectory) {
-          directoryGeneration_.fetch_add(1, std::memory_order_acq_rel);
-        }
-        lastDirectory = directory;
+      if (auto directory = readDirectoryVersion(db); directory && *directory != lastDirectory) {
+        directoryGeneration_.fetch_add(1, std::memory_order_acq_rel);
+        lastDirectory = *directory;
       }
     }
     std::lock_guard lock(snapMu_);
